@@ -1,0 +1,1 @@
+"""The pure job model: data plus transition rules, no I/O."""

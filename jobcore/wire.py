@@ -1,0 +1,104 @@
+"""Wire formats shared by every runtime: the GraphQL shape of a job and the queue message body.
+
+The queue message carries only the job id. The worker learns everything else from the job that its
+claiming ``updateJob`` returns, so a message can never disagree with the store and stays tiny.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from jobcore.domain.job import Job, JobFailure, JobStatus
+from jobcore.errors import ValidationError
+
+MESSAGE_VERSION = 1
+
+
+class JobErrorShape(TypedDict):
+    type: str
+    message: str
+
+
+class JobShape(TypedDict):
+    """A job as the GraphQL schema describes it (AWSJSON fields still parsed, as resolvers see them)."""
+
+    id: str
+    type: str
+    status: str
+    payload: Any
+    result: Any
+    error: JobErrorShape | None
+    progress: int | None
+    message: str | None
+    attempts: int
+    cancelRequested: bool
+    version: int
+    createdAt: str
+    updatedAt: str
+    startedAt: str | None
+    finishedAt: str | None
+
+
+def format_datetime(value: datetime) -> str:
+    """AWSDateTime as AppSync emits it: UTC, millisecond precision, ``Z`` suffix."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_datetime(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _optional_dt(value: datetime | None) -> str | None:
+    return format_datetime(value) if value is not None else None
+
+
+def job_to_graphql(job: Job) -> JobShape:
+    return {
+        "id": job.id,
+        "type": job.type,
+        "status": job.status.value,
+        "payload": job.payload,
+        "result": job.result,
+        "error": {"type": job.error.type, "message": job.error.message} if job.error else None,
+        "progress": job.progress,
+        "message": job.message,
+        "attempts": job.attempts,
+        "cancelRequested": job.cancel_requested,
+        "version": job.version,
+        "createdAt": format_datetime(job.created_at),
+        "updatedAt": format_datetime(job.updated_at),
+        "startedAt": _optional_dt(job.started_at),
+        "finishedAt": _optional_dt(job.finished_at),
+    }
+
+
+def job_from_graphql(data: dict[str, Any]) -> JobShape:
+    """Validate the fields a worker relies on in a ``updateJob`` response (AWSJSON already decoded)."""
+    try:
+        JobStatus(data["status"])
+        str(data["id"])
+    except (KeyError, ValueError) as exc:
+        raise ValidationError(f"not a job: {exc}") from exc
+    return data  # type: ignore[return-value]
+
+
+def failure_from_graphql(data: JobErrorShape | None) -> JobFailure | None:
+    return JobFailure(data["type"], data["message"]) if data else None
+
+
+def encode_message(job_id: str) -> str:
+    return json.dumps({"v": MESSAGE_VERSION, "jobId": job_id}, separators=(",", ":"))
+
+
+def decode_message(body: str) -> str:
+    """The job id in a queue message; a malformed body is a permanent error (it can never work)."""
+    try:
+        data = json.loads(body)
+        job_id = data["jobId"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationError(f"malformed job message: {body[:200]!r}") from exc
+    if not isinstance(job_id, str) or not job_id:
+        raise ValidationError(f"malformed job message: {body[:200]!r}")
+    return job_id

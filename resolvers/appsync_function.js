@@ -1,0 +1,36 @@
+// AppSync JS unit resolver in front of the resolvers Lambda (one file for every root field).
+//
+// Why not a "direct" Lambda resolver: AppSync turns any exception a direct Lambda throws into
+// errorType "Lambda:Unhandled" carrying only the message. Our handler instead *returns* domain
+// errors as {appsyncJobsError: {errorType, message, errorInfo}} and this response handler raises
+// them with util.error, so clients see ValidationError / NotFound / InvalidTransition ... exactly as
+// the local server reports them (devserver applies the same rule in resolvers/envelope.py).
+// Exceptions the handler did not expect still surface as "Lambda:Unhandled", as on plain AppSync.
+import { util } from '@aws-appsync/utils';
+
+export function request(ctx) {
+  // The same Context object AppSync sends a direct Lambda resolver, so powertools parses it as usual.
+  return {
+    operation: 'Invoke',
+    payload: {
+      arguments: ctx.arguments,
+      identity: ctx.identity,
+      source: ctx.source,
+      request: ctx.request,
+      info: ctx.info,
+      prev: ctx.prev,
+      stash: ctx.stash,
+    },
+  };
+}
+
+export function response(ctx) {
+  if (ctx.error) {
+    util.error(ctx.error.message, ctx.error.type);
+  }
+  const failure = ctx.result ? ctx.result.appsyncJobsError : null;
+  if (failure) {
+    util.error(failure.message, failure.errorType, null, failure.errorInfo);
+  }
+  return ctx.result;
+}
