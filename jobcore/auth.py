@@ -45,7 +45,8 @@ def caller_from_appsync_identity(identity: dict[str, Any] | None) -> Caller:
     if not identity:
         return API_KEY_CALLER
     if "sub" in identity and "issuer" in identity:
-        mode = AuthMode.AMAZON_COGNITO_USER_POOLS if "cognito" in str(identity.get("issuer")) else AuthMode.OPENID_CONNECT
+        cognito = "cognito" in str(identity.get("issuer"))
+        mode = AuthMode.AMAZON_COGNITO_USER_POOLS if cognito else AuthMode.OPENID_CONNECT
         return Caller(mode, str(identity["sub"]))
     arn = identity.get("userArn") or identity.get("username") or identity.get("accountId")
     if arn:

@@ -94,3 +94,14 @@ class QueueError(JobsError):
 
     error_type = "QueueError"
     retryable = True
+
+
+def error_class_for(error_type: str | None) -> type[JobsError]:
+    """The domain error a GraphQL ``errorType`` stands for (the worker reads updateJob errors this way)."""
+    pending: list[type[JobsError]] = [JobsError]
+    while pending:
+        cls = pending.pop()
+        if cls.error_type == error_type:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return JobsError

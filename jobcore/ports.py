@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from jobcore.domain.job import Job, JobStatus
+from jobcore.domain.job import Job
 from jobcore.errors import ValidationError
 
 

@@ -17,7 +17,6 @@ from jobcore.domain.job import Job, JobFailure, JobStatus, JobUpdate, apply_canc
 from jobcore.errors import (
     IdempotencyConflict,
     JobNotFound,
-    JobsError,
     QueueError,
     TransitionConflict,
     UnknownTask,

@@ -1,0 +1,142 @@
+"""DynamoDB job store: one table, compare-and-set through condition expressions.
+
+Items: ``JOB#<id>`` holds the job; ``IDEM#<owner>#<key>`` reserves an idempotency key and points at
+its job. Both are written in one transaction, so a key can never point at a job that does not exist
+and two submits racing with the same key create exactly one job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from jobcore.adapters.codec import job_from_record, job_to_record, stuck_marker
+from jobcore.domain.job import Job
+from jobcore.errors import TransitionConflict, ValidationError
+from jobcore.ports import CreateResult, JobStore
+from jobcore.table_schema import (
+    IDEMPOTENCY_KEY_PREFIX,
+    JOB_KEY_PREFIX,
+    PARTITION_KEY,
+    STUCK_INDEX,
+    STUCK_INDEX_PARTITION_KEY,
+    STUCK_INDEX_SORT_KEY,
+    TTL_ATTRIBUTE,
+)
+from jobcore.wire import format_datetime
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+class DynamoDbJobStore(JobStore):
+    def __init__(self, client: Any, table_name: str, *, retention_days: int = 30) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.retention = timedelta(days=retention_days)
+
+    def _item(self, job: Job) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            PARTITION_KEY: _s(JOB_KEY_PREFIX + job.id),
+            "version": {"N": str(job.version)},
+            "record": _s(json.dumps(job_to_record(job))),
+        }
+        marker = stuck_marker(job)
+        if marker is not None:
+            item[STUCK_INDEX_PARTITION_KEY] = _s(marker[0])
+            item[STUCK_INDEX_SORT_KEY] = _s(marker[1])
+        if job.finished_at is not None:
+            item[TTL_ATTRIBUTE] = {"N": str(int((job.finished_at + self.retention).timestamp()))}
+        return item
+
+    def _create(self, job: Job) -> CreateResult:
+        put_job = {
+            "TableName": self.table_name,
+            "Item": self._item(job),
+            "ConditionExpression": "attribute_not_exists(#pk)",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+        }
+        if job.idempotency_key is None:
+            try:
+                self.client.put_item(**put_job)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    raise ValidationError(f"job {job.id} already exists") from exc
+                raise
+            return CreateResult(job, created=True)
+
+        idem_key = self._idempotency_pk(job.owner, job.idempotency_key)
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {"Put": put_job},
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {PARTITION_KEY: _s(idem_key), "jobId": _s(job.id)},
+                            "ConditionExpression": "attribute_not_exists(#pk)",
+                            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            existing = self._by_idempotency_key(idem_key)
+            if existing is None:
+                raise TransitionConflict("idempotency key is being claimed concurrently; retry") from exc
+            return CreateResult(existing, created=False)
+        return CreateResult(job, created=True)
+
+    @staticmethod
+    def _idempotency_pk(owner: str, key: str) -> str:
+        return f"{IDEMPOTENCY_KEY_PREFIX}{owner}#{key}"
+
+    def _by_idempotency_key(self, idem_pk: str) -> Job | None:
+        reply = self.client.get_item(
+            TableName=self.table_name, Key={PARTITION_KEY: _s(idem_pk)}, ConsistentRead=True
+        )
+        item = reply.get("Item")
+        return self._get(item["jobId"]["S"]) if item else None
+
+    def _get(self, job_id: str) -> Job | None:
+        reply = self.client.get_item(
+            TableName=self.table_name, Key={PARTITION_KEY: _s(JOB_KEY_PREFIX + job_id)}, ConsistentRead=True
+        )
+        item = reply.get("Item")
+        return job_from_record(json.loads(item["record"]["S"])) if item else None
+
+    def _replace(self, new: Job, expected_version: int) -> None:
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._item(new),
+                ConditionExpression="#v = :expected",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise TransitionConflict(f"Job {new.id} changed since version {expected_version}") from exc
+            raise
+
+    def _find_stuck(self, now: datetime, pending_before: datetime, limit: int) -> Iterator[Job]:
+        for status, until in (("RUNNING", now), ("PENDING", pending_before)):
+            reply = self.client.query(
+                TableName=self.table_name,
+                IndexName=STUCK_INDEX,
+                KeyConditionExpression="#s = :s AND #at <= :at",
+                ExpressionAttributeNames={"#s": STUCK_INDEX_PARTITION_KEY, "#at": STUCK_INDEX_SORT_KEY},
+                ExpressionAttributeValues={":s": _s(status), ":at": _s(format_datetime(until))},
+                Limit=limit,
+            )
+            for item in reply.get("Items", []):
+                job = self._get(item[PARTITION_KEY]["S"].removeprefix(JOB_KEY_PREFIX))
+                if job is not None:
+                    yield job

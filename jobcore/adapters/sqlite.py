@@ -1,0 +1,247 @@
+"""Local adapters: a durable job store and an SQS-like queue in one SQLite file (WAL mode).
+
+Several processes (the server and ``appsync-jobs worker`` processes) share the file safely: every
+read-modify-write runs inside ``BEGIN IMMEDIATE``, so SQLite serialises writers across processes,
+and a crash at any point rolls the open transaction back - a job is never half-written and a
+leased message simply becomes visible again when its visibility timeout lapses, as on SQS.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jobcore.adapters.codec import job_from_record, job_to_record, stuck_marker
+from jobcore.domain.job import Job
+from jobcore.errors import QueueError, TransitionConflict, ValidationError
+from jobcore.ports import CreateResult, JobQueue, JobStore, ReceivedMessage
+from jobcore.wire import format_datetime
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    idempotency_key TEXT,
+    version INTEGER NOT NULL,
+    stuck_status TEXT,
+    stuck_at TEXT,
+    record TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(owner, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_stuck ON jobs(stuck_status, stuck_at) WHERE stuck_status IS NOT NULL;
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    queue TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    visible_at REAL NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_visible ON messages(queue, visible_at);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
+"""
+
+
+class SqliteDatabase:
+    """One SQLite file; a connection per thread (sqlite3 connections must not cross threads)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self.transaction() as conn:
+            conn.executescript(_SCHEMA)
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last
+            # commits), which is the failure the local runtime promises to survive.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class SqliteJobStore(JobStore):
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.db = db
+
+    def _create(self, job: Job) -> CreateResult:
+        marker = stuck_marker(job)
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO jobs (id, owner, idempotency_key, version, stuck_status, stuck_at, record)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (job.id, job.owner, job.idempotency_key, job.version, *(marker or (None, None)),
+                     json.dumps(job_to_record(job))),
+                )
+        except sqlite3.IntegrityError as exc:
+            existing = self._by_idempotency_key(job.owner, job.idempotency_key)
+            if existing is None:
+                raise ValidationError(f"job {job.id} already exists") from exc
+            return CreateResult(existing, created=False)
+        return CreateResult(job, created=True)
+
+    def _by_idempotency_key(self, owner: str, key: str | None) -> Job | None:
+        if key is None:
+            return None
+        row = self.db.connection().execute(
+            "SELECT record FROM jobs WHERE owner = ? AND idempotency_key = ?", (owner, key)
+        ).fetchone()
+        return job_from_record(json.loads(row[0])) if row else None
+
+    def _get(self, job_id: str) -> Job | None:
+        row = self.db.connection().execute("SELECT record FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return job_from_record(json.loads(row[0])) if row else None
+
+    def _replace(self, new: Job, expected_version: int) -> None:
+        marker = stuck_marker(new)
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE jobs SET version = ?, stuck_status = ?, stuck_at = ?, record = ? WHERE id = ? AND version = ?",
+                (new.version, *(marker or (None, None)), json.dumps(job_to_record(new)), new.id, expected_version),
+            )
+            if cursor.rowcount != 1:
+                raise TransitionConflict(f"Job {new.id} changed since version {expected_version}")
+
+    def _find_stuck(self, now: datetime, pending_before: datetime, limit: int) -> Iterator[Job]:
+        rows = self.db.connection().execute(
+            "SELECT record FROM jobs WHERE (stuck_status = 'RUNNING' AND stuck_at <= ?)"
+            " OR (stuck_status = 'PENDING' AND stuck_at <= ?) LIMIT ?",
+            (format_datetime(now), format_datetime(pending_before), limit),
+        ).fetchall()
+        for (record,) in rows:
+            yield job_from_record(json.loads(record))
+
+
+class SqliteJobQueue(JobQueue):
+    """A named queue in the same file, with SQS's visibility timeout, receive count and redrive."""
+
+    def __init__(
+        self,
+        db: SqliteDatabase,
+        name: str = "jobs",
+        *,
+        visibility_timeout: int = 30,
+        dead_letter: SqliteJobQueue | None = None,
+        max_receive_count: int = 3,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.name = name
+        self.visibility_timeout = visibility_timeout
+        self.dead_letter = dead_letter
+        self.max_receive_count = max_receive_count
+        self.clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Called after every send from this process: lets the local worker loop wake without polling."""
+        self._listeners.append(listener)
+
+    def _send(self, body: str, delay_seconds: int) -> str:
+        message_id = str(uuid.uuid4())
+        now = self.clock()
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO messages (id, queue, body, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)",
+                    (message_id, self.name, body, now, now + delay_seconds),
+                )
+        except sqlite3.Error as exc:
+            raise QueueError(f"could not send to queue {self.name}: {exc}") from exc
+        for listener in self._listeners:
+            listener()
+        return message_id
+
+    def _receive(self, max_messages: int, visibility_timeout: int | None) -> list[ReceivedMessage]:
+        if not 1 <= max_messages <= 10:
+            raise ValidationError("max_messages must be between 1 and 10, as on SQS")
+        hide_for = self.visibility_timeout if visibility_timeout is None else visibility_timeout
+        now = self.clock()
+        received: list[ReceivedMessage] = []
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, body, sent_at, receive_count FROM messages WHERE queue = ? AND visible_at <= ?"
+                " ORDER BY visible_at, sent_at LIMIT ?",
+                (self.name, now, max_messages * 2),
+            ).fetchall()
+            for message_id, body, sent_at, receive_count in rows:
+                if self.dead_letter is not None and receive_count >= self.max_receive_count:
+                    # SQS moves a message on the receive that would exceed maxReceiveCount.
+                    conn.execute(
+                        "UPDATE messages SET queue = ?, visible_at = ?, receipt = NULL WHERE id = ?",
+                        (self.dead_letter.name, now, message_id),
+                    )
+                    continue
+                if len(received) == max_messages:
+                    break
+                receipt = f"{message_id}:{uuid.uuid4()}"
+                conn.execute(
+                    "UPDATE messages SET receive_count = receive_count + 1, visible_at = ?, receipt = ? WHERE id = ?",
+                    (now + hide_for, receipt, message_id),
+                )
+                received.append(
+                    ReceivedMessage(message_id, receipt, body, receive_count + 1, datetime.fromtimestamp(sent_at, UTC))
+                )
+        return received
+
+    def _delete(self, receipt_handle: str) -> None:
+        # Like SQS, deleting with a receipt that is no longer current is not an error.
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM messages WHERE receipt = ?", (receipt_handle,))
+
+    def _change_visibility(self, receipt_handle: str, seconds: int) -> None:
+        if not 0 <= seconds <= 43_200:
+            raise ValidationError("visibility timeout must be between 0 and 43200 seconds")
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE messages SET visible_at = ? WHERE receipt = ? AND queue = ?",
+                (self.clock() + seconds, receipt_handle, self.name),
+            )
+            if cursor.rowcount != 1:
+                raise QueueError(f"receipt handle {receipt_handle} is not in flight on queue {self.name}")
+
+    def next_visible_in(self) -> float | None:
+        """Seconds until the next message becomes visible (0 if one is now), or None if the queue is empty."""
+        row = self.db.connection().execute(
+            "SELECT MIN(visible_at) FROM messages WHERE queue = ?", (self.name,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return max(0.0, float(row[0]) - self.clock())
+
+    def depth(self) -> int:
+        row = self.db.connection().execute("SELECT COUNT(*) FROM messages WHERE queue = ?", (self.name,)).fetchone()
+        return int(row[0])

@@ -1,0 +1,1 @@
+"""The AppSync resolver Lambda: every root Query/Mutation field of schema.graphql."""

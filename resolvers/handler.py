@@ -1,0 +1,96 @@
+"""AppSync resolver Lambda (powertools ``AppSyncResolver``): submitJob, job, cancelJob, updateJob.
+
+The local server invokes this very module with AppSync-shaped events, so what runs locally is what
+deploys. Field functions only translate GraphQL arguments to use cases in ``jobcore.service``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import AppSyncResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobcore import service
+from jobcore.auth import Caller, caller_from_appsync_identity
+from jobcore.domain.job import JobFailure, JobStatus, JobUpdate
+from jobcore.errors import JobsError, ValidationError
+from jobcore.service import Services
+from jobcore.settings import Settings
+from jobcore.wire import JobShape, job_to_graphql
+from resolvers.envelope import wrap_error
+from worker.tasks import load_registry
+
+logger = Logger(service="appsync-jobs-resolvers")
+app = AppSyncResolver()
+
+_services: Services | None = None
+
+
+def configure(services: Services) -> None:
+    """Use these services instead of building them from the environment (local server, tests)."""
+    global _services
+    _services = services
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        from jobcore.bootstrap import services_from_settings
+
+        settings = Settings.from_env()
+        _services = services_from_settings(settings, load_registry(settings.task_modules))
+    return _services
+
+
+def _caller() -> Caller:
+    return caller_from_appsync_identity(app.current_event.raw_event.get("identity"))
+
+
+@app.resolver(type_name="Query", field_name="job")
+def job(id: str) -> JobShape:
+    return job_to_graphql(service.get_job(services(), _caller(), id))
+
+
+@app.resolver(type_name="Mutation", field_name="submitJob")
+def submit_job(input: dict[str, Any]) -> JobShape:
+    job_type = input.get("type")
+    if not isinstance(job_type, str):
+        raise ValidationError("input.type must be a string")
+    created = service.submit_job(
+        services(), _caller(), job_type, input.get("payload"), input.get("idempotencyKey")
+    )
+    logger.info("job submitted", extra={"job_id": created.id, "job_type": created.type})
+    return job_to_graphql(created)
+
+
+@app.resolver(type_name="Mutation", field_name="cancelJob")
+def cancel_job(id: str) -> JobShape:
+    return job_to_graphql(service.cancel_job(services(), _caller(), id))
+
+
+@app.resolver(type_name="Mutation", field_name="updateJob")
+def update_job(input: dict[str, Any]) -> JobShape:
+    error = input.get("error")
+    update = JobUpdate(
+        lease_token=input.get("leaseToken"),
+        status=JobStatus(input["status"]) if input.get("status") else None,
+        progress=input.get("progress"),
+        message=input.get("message"),
+        result=input.get("result"),
+        error=JobFailure(str(error["type"]), str(error["message"])) if error else None,
+        lease_seconds=input.get("leaseSeconds"),
+    )
+    return job_to_graphql(service.update_job(services(), _caller(), str(input["id"]), update))
+
+
+@app.exception_handler(JobsError)
+def _domain_error(exc: JobsError) -> dict[str, Any]:
+    # Returned, not raised: appsync_function.js turns this envelope into util.error(...).
+    logger.info("request refused", extra={"error_type": exc.error_type})
+    return wrap_error(exc.error_type, exc.message, exc.info)
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    return app.resolve(event, context)

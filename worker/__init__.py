@@ -1,0 +1,1 @@
+"""The SQS-triggered worker Lambda, its dead-letter handler and the reaper."""

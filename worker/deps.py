@@ -1,0 +1,65 @@
+"""What the worker's entrypoints need, built once per process (warm Lambdas reuse it)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from jobcore.errors import QueueError
+from jobcore.ports import JobQueue
+from jobcore.registry import TaskRegistry
+from jobcore.runner import JobReporter, RunnerConfig
+from jobcore.settings import Settings
+
+logger = logging.getLogger("appsync_jobs.worker")
+
+
+@dataclass
+class WorkerDeps:
+    reporter: JobReporter
+    registry: TaskRegistry
+    settings: Settings
+    #: The queue a record came from, by its ``eventSourceARN`` (for visibility heartbeats).
+    queue_for: Callable[[str], JobQueue]
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+
+    def visibility_extender(self, event_source_arn: str, receipt_handle: str) -> Callable[[int], None]:
+        queue = self.queue_for(event_source_arn)
+
+        def extend(seconds: int) -> None:
+            try:
+                queue.change_visibility(receipt_handle, seconds)
+            except QueueError as exc:  # the message is no longer ours to hide; the lease still rules
+                logger.warning("could not extend visibility: %s", exc)
+
+        return extend
+
+
+_deps: WorkerDeps | None = None
+
+
+def configure(deps: WorkerDeps) -> None:
+    """Inject dependencies (the local runtime and tests) instead of building them from the environment."""
+    global _deps
+    _deps = deps
+
+
+def deps() -> WorkerDeps:
+    global _deps
+    if _deps is None:
+        import functools
+        import os
+
+        from jobcore.bootstrap import queue_for_visibility, reporter_from_settings
+        from worker.tasks import load_registry
+
+        settings = Settings.from_env()
+        _deps = WorkerDeps(
+            reporter=reporter_from_settings(settings),
+            registry=load_registry(settings.task_modules),
+            settings=settings,
+            queue_for=functools.cache(lambda arn: queue_for_visibility(settings, arn)),
+            runner=RunnerConfig(lease_seconds=int(os.environ.get("JOBS_LEASE_SECONDS", "60"))),
+        )
+    return _deps

@@ -1,0 +1,46 @@
+"""SQS-triggered worker Lambda: one record = one delivery of a job message.
+
+Built on powertools batch processing with partial batch responses: a record whose job must be
+retried is listed in ``batchItemFailures`` and only that message returns to the queue. The local
+runtime feeds this same handler SQS-shaped events from its SQLite queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobcore.errors import ValidationError
+from jobcore.runner import Delivery, Outcome, run_delivery
+from jobcore.wire import decode_message
+from worker.deps import deps
+
+logger = Logger(service="appsync-jobs-worker")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> str:
+    try:
+        job_id = decode_message(record.body)
+    except ValidationError:
+        # A body we cannot read will never become readable: acknowledge instead of poisoning the queue.
+        logger.error("dropping malformed message", extra={"message_id": record.message_id})
+        return Outcome.SKIPPED.value
+    worker = deps()
+    delivery = Delivery(
+        job_id=job_id,
+        receive_count=int(record.attributes.approximate_receive_count),
+        max_receive_count=worker.settings.max_receive_count,
+        extend_visibility=worker.visibility_extender(record.event_source_arn, record.receipt_handle),
+    )
+    outcome = run_delivery(delivery, worker.reporter, worker.registry, worker.runner)
+    logger.info("delivery done", extra={"job_id": job_id, "outcome": outcome.value})
+    return outcome.value
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,66 @@
+"""The reaper (scheduled Lambda in AWS, a periodic loop locally): finishes what no worker will.
+
+RUNNING jobs past their deadline are failed as ``TimedOut`` through ``updateJob`` - so subscribers
+hear about it - and PENDING jobs whose message may have been lost are enqueued again. Both are safe
+to repeat and to race with workers: the state machine decides on a compare-and-set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobcore import service
+from jobcore.domain.job import JobStatus
+from jobcore.errors import JobsError
+from jobcore.runner import JobReporter
+from jobcore.service import Services
+
+logger = Logger(service="appsync-jobs-reaper")
+
+
+@dataclass(frozen=True, slots=True)
+class ReapReport:
+    timed_out: list[str]
+    requeued: list[str]
+
+
+def reap(services: Services, reporter: JobReporter) -> ReapReport:
+    timed_out: list[str] = []
+    requeued: list[str] = []
+    for job in service.find_stuck_jobs(services):
+        if job.status is JobStatus.PENDING:
+            service.requeue(services, job)
+            requeued.append(job.id)
+            continue
+        try:
+            reporter.update(
+                job.id,
+                {"status": "FAILED",
+                 "error": {"type": "TimedOut", "message": "the attempt outlived its task's time limit"}},
+            )
+        except JobsError as exc:  # finished or renewed meanwhile: the state machine said no
+            logger.info("not reaped", extra={"job_id": job.id, "reason": exc.error_type})
+            continue
+        timed_out.append(job.id)
+    return ReapReport(timed_out, requeued)
+
+
+_services: Services | None = None
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    global _services
+    from worker.deps import deps
+
+    worker = deps()
+    if _services is None:
+        from jobcore.bootstrap import services_from_settings
+
+        _services = services_from_settings(worker.settings, worker.registry)
+    report = reap(_services, worker.reporter)
+    logger.info("reaped", extra={"timed_out": len(report.timed_out), "requeued": len(report.requeued)})
+    return {"timedOut": report.timed_out, "requeued": report.requeued}
