@@ -59,8 +59,9 @@ class SqliteDatabase:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self.transaction() as conn:
-            conn.executescript(_SCHEMA)
+        # executescript manages its own transaction; every statement is IF NOT EXISTS, so concurrent
+        # processes opening the same file at once are harmless.
+        self.connection().executescript(_SCHEMA)
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -1,0 +1,72 @@
+"""Calls the deployed resolver Lambda's handler with the event AppSync would send it.
+
+The event is built from the GraphQL request exactly as AppSync's Context object (arguments with
+AWSJSON parsed, identity, lower-case headers, info with selectionSetList), and the answer goes
+through ``resolvers.envelope`` - the rule the cloud's JS response handler applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from devserver.context import RequestContext
+from devserver.selection import Selection, selection_of, selection_set_graphql, selection_set_list
+from resolvers import handler
+from resolvers.envelope import unhandled, unwrap
+
+
+@dataclass(frozen=True)
+class LocalLambdaContext:
+    """The parts of the Lambda context object powertools reads."""
+
+    function_name: str = "appsync-jobs-resolvers-local"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:appsync-jobs-resolvers-local"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = "local"
+    log_group_name: str = "/aws/lambda/appsync-jobs-resolvers-local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+_CONTEXT = LocalLambdaContext()
+
+
+def build_event(info: GraphQLResolveInfo, arguments: dict[str, Any], selection: Selection) -> dict[str, Any]:
+    context: RequestContext = info.context
+    field = info.field_nodes[0]
+    return {
+        "arguments": arguments,
+        "identity": context.identity,
+        "source": None,
+        "request": {"headers": dict(context.headers), "domainName": None},
+        "prev": None,
+        "info": {
+            "fieldName": info.field_name,
+            "parentTypeName": info.parent_type.name,
+            "variables": info.variable_values,
+            "selectionSetList": selection_set_list(selection),
+            "selectionSetGraphQL": selection_set_graphql(field),
+        },
+        "stash": {},
+    }
+
+
+def invoke_resolver(info: GraphQLResolveInfo, arguments: dict[str, Any]) -> tuple[Any, Selection]:
+    """The field's value (or a ``FieldError``) and the selection it was asked for.
+
+    Runs on the event loop thread on purpose: powertools keeps the current event in class-level
+    state, so, like a single Lambda container, the handler serves one event at a time.
+    """
+    selection = selection_of(info.field_nodes[0], info.fragments)
+    event = build_event(info, arguments, selection)
+    try:
+        answer = handler.lambda_handler(event, _CONTEXT)  # type: ignore[arg-type]
+    except Exception as exc:
+        raise unhandled(exc) from exc
+    return unwrap(answer), selection

@@ -1,0 +1,131 @@
+"""Subscriptions for the AppSync real-time endpoint, decided the way AppSync decides them.
+
+Before a ``start`` is acknowledged the document is parsed, validated, checked to be a subscription
+(queries and mutations are ``UnsupportedOperation`` on this channel) and authorized field by field
+for the start's own auth mode; only then is the subscriber registered, so once ``start_ack`` is sent
+no event can be missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+    subscribe,
+    validate,
+)
+
+from devserver.context import RequestContext
+from devserver.errors import appsync_errors
+from devserver.identity import iam_identity
+from devserver.realtime.source import StartRejected
+from devserver.selection import Selection, selection_of
+from devserver.state import ServerState
+from jobcore.auth import Caller
+
+
+def _unsupported(operation: str) -> StartRejected:
+    return StartRejected(
+        [{"errorType": "UnsupportedOperation", "message": f"{operation} not supported through the realtime channel"}]
+    )
+
+
+class LocalSubscriptionSource:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    async def subscribe(self, caller: Caller, request: Mapping[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        query = request.get("query")
+        variables = request.get("variables") or {}
+        operation_name = request.get("operationName")
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            raise StartRejected([{"message": "Validation error: the start payload needs a query string"}])
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            raise StartRejected([{"message": f"Validation error: {exc.message}"}]) from exc
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            raise StartRejected([{"message": "Validation error: no operation to run"}])
+        if operation.operation is not OperationType.SUBSCRIPTION:
+            raise _unsupported(operation.operation.value)
+        schema = self.state.schema._schema
+        errors = validate(schema, document)
+        if errors:
+            # AppSync's validation errors on this channel carry only a message.
+            raise StartRejected([{"message": f"Validation error: {e.message}"} for e in errors])
+        self._authorize(caller, operation, document)
+
+        context = RequestContext(
+            caller=caller,
+            identity=iam_identity(caller, ["127.0.0.1"]),
+            headers={},
+            rules=self.state.rules,
+            pubsub=self.state.pubsub,
+        )
+        stream = await subscribe(  # type: ignore[misc]
+            schema, document, context_value=context, variable_values=variables, operation_name=operation_name
+        )
+        if isinstance(stream, ExecutionResult):
+            raise StartRejected(appsync_errors(stream.errors) or [{"message": "subscription failed"}])
+        return _payloads(stream)
+
+    def _authorize(self, caller: Caller, operation: OperationDefinitionNode, document: Any) -> None:
+        fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
+        schema = self.state.schema._schema
+        subscription_type = schema.subscription_type
+        assert subscription_type is not None
+        for node in operation.selection_set.selections:
+            field_name = getattr(getattr(node, "name", None), "value", None)
+            if field_name is None or field_name.startswith("__"):
+                continue
+            denied = self._denied(caller, subscription_type.name, field_name)
+            field = subscription_type.fields[field_name]
+            return_type = getattr(field.type, "of_type", field.type)
+            denied = denied or self._denied_in(caller, return_type.name, selection_of(node, fragments), schema)
+            if denied:
+                raise StartRejected([{"errorType": "Unauthorized", "message": denied}])
+
+    def _denied(self, caller: Caller, type_name: str, field_name: str) -> str | None:
+        if self.state.rules.permits(caller.mode, type_name, field_name):
+            return None
+        return f"Not Authorized to access {field_name} on type {type_name}"
+
+    def _denied_in(self, caller: Caller, type_name: str, selection: Selection, schema: Any) -> str | None:
+        gql_type = schema.type_map.get(type_name)
+        fields = getattr(gql_type, "fields", None)
+        if not fields:
+            return None
+        for name, child in selection.items():
+            if name.startswith("__") or name not in fields:
+                continue
+            denied = self._denied(caller, type_name, name)
+            if denied:
+                return denied
+            inner = fields[name].type
+            while hasattr(inner, "of_type"):
+                inner = inner.of_type
+            denied = self._denied_in(caller, inner.name, child, schema) if child else None
+            if denied:
+                return denied
+        return None
+
+
+async def _payloads(stream: AsyncIterator[ExecutionResult]) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for result in stream:
+            payload: dict[str, Any] = {"data": result.data}
+            if result.errors:
+                payload["errors"] = appsync_errors(result.errors)
+            yield payload
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -1,0 +1,218 @@
+"""The local runtime: the AppSync-compatible server plus the queue event sources and the reaper,
+wired to the same Lambda handlers that deploy to AWS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import uvicorn
+
+from devserver.app import create_app
+from devserver.auth_rules import AuthRules
+from devserver.event_source import EventSourceConfig, QueueEventSource
+from devserver.identity import AuthConfig
+from devserver.pubsub import PubSub
+from devserver.sqs_events import queue_arn
+from devserver.state import ServerState
+from jobcore.bootstrap import LocalBackend, local_backend, local_services, reporter_from_settings
+from jobcore.ports import JobQueue
+from jobcore.runner import RunnerConfig
+from jobcore.settings import (
+    LOCAL_ACCESS_KEY_ID,
+    LOCAL_API_KEY,
+    LOCAL_REGION,
+    LOCAL_SECRET_ACCESS_KEY,
+    Settings,
+)
+
+logger = logging.getLogger("appsync_jobs.devserver")
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".appsync-jobs")
+    api_key: str = LOCAL_API_KEY
+    access_key_id: str = LOCAL_ACCESS_KEY_ID
+    secret_access_key: str = LOCAL_SECRET_ACCESS_KEY
+    region: str = LOCAL_REGION
+    #: Run the worker inside the server process (``False``: only separate ``appsync-jobs worker`` processes).
+    embedded_worker: bool = True
+    batch_size: int = 1
+    concurrency: int = 4
+    max_receive_count: int = 3
+    visibility_timeout: int = 90
+    lease_seconds: int = 60
+    reaper_interval: float = 30.0
+    task_modules: tuple[str, ...] = ()
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.certfile else "http"
+
+    def settings(self, port: int | None = None) -> Settings:
+        return Settings(
+            backend="local",
+            region=self.region,
+            graphql_url=f"{self.scheme}://127.0.0.1:{port or self.port}/graphql",
+            data_dir=self.data_dir,
+            max_receive_count=self.max_receive_count,
+            visibility_timeout_seconds=self.visibility_timeout,
+            task_modules=self.task_modules,
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+        )
+
+
+@dataclass
+class WorkerLoops:
+    """The queue consumers of one process: jobs, dead letters, and the reaper."""
+
+    sources: list[QueueEventSource] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBackend) -> WorkerLoops:
+    """Configure the worker Lambdas for this process and start feeding them from the SQLite queues."""
+    import worker.dlq
+    import worker.handler
+    from worker.deps import WorkerDeps, configure
+    from worker.reaper import reap
+    from worker.tasks import load_registry
+
+    registry = load_registry(settings.task_modules)
+    main_arn = queue_arn(settings.region, backend.queue.name)
+    dlq_arn = queue_arn(settings.region, backend.dead_letter_queue.name)
+    queues: dict[str, JobQueue] = {main_arn: backend.queue, dlq_arn: backend.dead_letter_queue}
+    verify: bool | str = str(config.certfile) if config.certfile else True
+    deps = WorkerDeps(
+        reporter=reporter_from_settings(settings, verify=verify),
+        registry=registry,
+        settings=settings,
+        queue_for=queues.__getitem__,
+        runner=RunnerConfig(lease_seconds=config.lease_seconds),
+    )
+    configure(deps)
+    loop = asyncio.get_running_loop()
+    source_config = EventSourceConfig(batch_size=config.batch_size, concurrency=config.concurrency)
+    jobs = QueueEventSource(
+        backend.queue, worker.handler.lambda_handler, arn=main_arn, region=settings.region,
+        config=source_config, function_name="worker",
+    )
+    dead_letters = QueueEventSource(
+        backend.dead_letter_queue, worker.dlq.lambda_handler, arn=dlq_arn, region=settings.region,
+        config=EventSourceConfig(batch_size=10, concurrency=1), function_name="dlq",
+    )
+    backend.queue.add_listener(jobs.wake_threadsafe(loop))
+    backend.dead_letter_queue.add_listener(dead_letters.wake_threadsafe(loop))
+    services = local_services(backend, registry)
+
+    async def reaper() -> None:
+        while True:
+            await asyncio.sleep(config.reaper_interval)  # a schedule, like the cloud's EventBridge rule
+            try:
+                await loop.run_in_executor(None, reap, services, deps.reporter)
+            except Exception:
+                logger.exception("reaper run failed")
+
+    loops = WorkerLoops([jobs, dead_letters])
+    loops.tasks = [asyncio.create_task(jobs.run()), asyncio.create_task(dead_letters.run()), asyncio.create_task(reaper())]
+    return loops
+
+
+@dataclass
+class RunningServer:
+    url: str
+    port: int
+    backend: LocalBackend
+    state: ServerState
+    server: uvicorn.Server
+    serve_task: asyncio.Task[None]
+    loops: WorkerLoops | None
+
+    async def stop(self) -> None:
+        if self.loops:
+            await self.loops.stop()
+        self.server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.serve_task
+        self.backend.database.close()
+
+
+async def start_local(config: LocalConfig) -> RunningServer:
+    """Start serving; returns once the port is bound and the worker loops are running."""
+    import resolvers.handler
+    from devserver.schema import schema
+    from worker.tasks import load_registry
+
+    backend = local_backend(config.settings())
+    registry = load_registry(config.task_modules)
+    resolvers.handler.configure(local_services(backend, registry))
+    state = ServerState(
+        schema=schema,
+        rules=AuthRules.from_contract(),
+        pubsub=PubSub(),
+        auth=AuthConfig(
+            api_keys=frozenset({config.api_key}),
+            credentials=MappingProxyType({config.access_key_id: config.secret_access_key}),
+            region=config.region,
+        ),
+    )
+    app = create_app(state)
+    uv_config = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        lifespan="off",
+        ws="websockets-sansio",
+        ssl_certfile=str(config.certfile) if config.certfile else None,
+        ssl_keyfile=str(config.keyfile) if config.keyfile else None,
+    )
+    server = uvicorn.Server(uv_config)
+    started = asyncio.Event()
+    serve_task = asyncio.create_task(_serve(server, started.set))
+    await _wait_started(started, serve_task)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    settings = config.settings(port)
+    loops = start_worker_loops(config, settings, backend) if config.embedded_worker else None
+    url = f"{config.scheme}://{config.host}:{port}/graphql"
+    return RunningServer(url, port, backend, state, server, serve_task, loops)
+
+
+async def _serve(server: uvicorn.Server, on_started: Callable[[], None]) -> None:
+    original_startup = server.startup
+
+    @functools.wraps(original_startup)
+    async def startup(sockets: list[object] | None = None) -> None:
+        await original_startup(sockets=sockets)  # type: ignore[arg-type]
+        if server.started:
+            on_started()
+
+    server.startup = startup  # type: ignore[method-assign]
+    await server.serve()
+
+
+async def _wait_started(started: asyncio.Event, serve_task: Awaitable[None]) -> None:
+    waiter = asyncio.create_task(started.wait())
+    done, _ = await asyncio.wait({waiter, serve_task}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
+    if waiter not in done:
+        waiter.cancel()
+        raise RuntimeError("the local server failed to start (is the port in use?)")

@@ -1,0 +1,161 @@
+"""The strawberry schema of the local server. It mirrors schema.graphql (a contract test proves the
+two describe the same API) and resolves every root field by invoking the resolver Lambda's handler."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
+from strawberry.types.unset import UNSET
+
+from devserver.auth_extension import AppSyncAuthExtension
+from devserver.context import RequestContext
+from devserver.lambda_invoke import invoke_resolver
+from devserver.pubsub import OMITTED
+from devserver.scalars import AWSJSON, AWSDateTime
+from devserver.selection import project
+from resolvers.envelope import FieldError
+
+SUBSCRIPTION_FIELD = "onJobUpdated"
+
+
+@strawberry.enum(description="Where a job is in its life.")
+class JobStatus(enum.Enum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.type
+class JobError:
+    type: str
+    message: str
+
+
+@strawberry.type
+class Job:
+    id: strawberry.ID
+    type: str
+    status: JobStatus
+    payload: AWSJSON | None
+    result: AWSJSON | None
+    error: JobError | None
+    progress: int | None
+    message: str | None
+    attempts: int
+    cancelRequested: bool
+    version: int
+    createdAt: AWSDateTime
+    updatedAt: AWSDateTime
+    startedAt: AWSDateTime | None
+    finishedAt: AWSDateTime | None
+
+
+@strawberry.input
+class SubmitJobInput:
+    type: str
+    payload: AWSJSON | None = UNSET
+    idempotencyKey: str | None = UNSET
+
+
+@strawberry.input
+class JobErrorInput:
+    type: str
+    message: str
+
+
+@strawberry.input
+class UpdateJobInput:
+    id: strawberry.ID
+    status: JobStatus | None = UNSET
+    progress: int | None = UNSET
+    message: str | None = UNSET
+    result: AWSJSON | None = UNSET
+    error: JobErrorInput | None = UNSET
+    leaseToken: str | None = UNSET
+    leaseSeconds: int | None = UNSET
+
+
+def _plain(value: Any) -> Any:
+    """Strawberry input objects -> the plain argument dicts AppSync hands a Lambda (unset keys omitted)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if hasattr(value, "__strawberry_definition__"):
+        return {k: _plain(v) for k, v in vars(value).items() if v is not UNSET}
+    return value
+
+
+def _resolve(info: Info[RequestContext, None], **arguments: Any) -> Any:
+    value, _ = invoke_resolver(info._raw_info, {k: _plain(v) for k, v in arguments.items()})
+    return value
+
+
+def _resolve_and_publish(info: Info[RequestContext, None], **arguments: Any) -> Any:
+    value, selection = invoke_resolver(info._raw_info, {k: _plain(v) for k, v in arguments.items()})
+    if value is not None:
+        # @aws_subscribe: subscribers receive this mutation's response, cut to what it selected.
+        info.context.pubsub.publish(SUBSCRIPTION_FIELD, project(value, selection))
+    return value
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def job(self, info: Info[RequestContext, None], id: strawberry.ID) -> Job | None:
+        return _resolve(info, id=id)  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def submitJob(self, info: Info[RequestContext, None], input: SubmitJobInput) -> Job:
+        return _resolve(info, input=input)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    def cancelJob(self, info: Info[RequestContext, None], id: strawberry.ID) -> Job | None:
+        return _resolve_and_publish(info, id=id)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    def updateJob(self, info: Info[RequestContext, None], input: UpdateJobInput) -> Job | None:
+        return _resolve_and_publish(info, input=input)  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def onJobUpdated(
+        self, info: Info[RequestContext, None], id: strawberry.ID
+    ) -> AsyncGenerator[Job | None, None]:
+        # Registers before returning (not on first iteration), so the subscription is live by the
+        # time the client is told it started: no event can fall between start_ack and listening.
+        events = info.context.pubsub.open(SUBSCRIPTION_FIELD, {"id": id if id is not None else OMITTED})
+        return events  # type: ignore[return-value]
+
+
+def _read_mapping(obj: Any, name: str) -> Any:
+    # Resolver answers are schema-shaped dicts keyed by GraphQL names.
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name)
+
+
+class AppSyncSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Refusals are answers, not incidents: log only what nobody meant to raise.
+        unexpected = [e for e in errors if e.path is not None and not isinstance(e.original_error, FieldError)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+schema = AppSyncSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[AppSyncAuthExtension],
+    config=StrawberryConfig(auto_camel_case=False, default_resolver=_read_mapping),
+)
