@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from jobcore.errors import QueueError
 from jobcore.ports import JobQueue
@@ -63,3 +66,16 @@ def deps() -> WorkerDeps:
             runner=RunnerConfig(lease_seconds=int(os.environ.get("JOBS_LEASE_SECONDS", "60"))),
         )
     return _deps
+
+
+_processors = threading.local()
+
+
+def batch_processor() -> BatchProcessor:
+    """A BatchProcessor per thread: it keeps per-batch state, and the local runtime runs several
+    batches at once in threads (in Lambda there is one thread, so this is one processor)."""
+    processor: BatchProcessor | None = getattr(_processors, "processor", None)
+    if processor is None:
+        processor = BatchProcessor(event_type=EventType.SQS)
+        _processors.processor = processor
+    return processor

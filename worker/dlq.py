@@ -6,17 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore.errors import InvalidTransition, JobNotFound, LeaseHeld, ValidationError
 from jobcore.runner import RetryLater
 from jobcore.wire import decode_message
-from worker.deps import deps
+from worker.deps import batch_processor, deps
 
 logger = Logger(service="appsync-jobs-dlq")
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
@@ -43,4 +42,6 @@ def record_handler(record: SQSRecord) -> str:
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=batch_processor(), context=context
+    )
