@@ -1,0 +1,188 @@
+"""``JobsClient``: submit, get, cancel, subscribe and wait - over gql's AppSync transports.
+
+Queries and mutations go over HTTP (``AIOHTTPTransport``), subscriptions over the AppSync real-time
+socket (``AppSyncWebsocketsTransport``), both with the same AppSync auth object, exactly as against
+a deployed API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import ssl
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from gql import Client, GraphQLRequest, gql
+from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.appsync_auth import AppSyncApiKeyAuthentication, AppSyncAuthentication, AppSyncIAMAuthentication
+from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
+from gql.transport.exceptions import TransportClosed, TransportError, TransportQueryError
+
+from client.config import ClientConfig
+from client.models import Job
+
+_DOCUMENT = (Path(__file__).parent / "operations" / "jobs.graphql").read_text()
+
+
+class JobsApiError(Exception):
+    """The API refused a request; ``error_type`` is AppSync's ``errorType`` (e.g. ValidationError)."""
+
+    def __init__(self, error_type: str | None, message: str, info: Any = None) -> None:
+        super().__init__(f"{error_type}: {message}" if error_type else message)
+        self.error_type = error_type
+        self.message = message
+        self.info = info
+
+
+_PARSED = gql(_DOCUMENT).document
+
+
+def _operation(name: str, variables: dict[str, Any]) -> GraphQLRequest:
+    return GraphQLRequest(_PARSED, operation_name=name, variable_values=variables)
+
+
+def _api_error(exc: TransportQueryError) -> JobsApiError:
+    first = (exc.errors or [{}])[0]
+    return JobsApiError(first.get("errorType"), str(first.get("message", exc)), first.get("errorInfo"))
+
+
+class JobsClient:
+    def __init__(self, config: ClientConfig | None = None) -> None:
+        self.config = config or ClientConfig.from_env()
+        self._client: Client | None = None
+        self._session: Any = None
+
+    def _auth(self) -> AppSyncAuthentication:
+        if self.config.iam:
+            return AppSyncIAMAuthentication(host=self.config.host, region_name=self.config.region)
+        if not self.config.api_key:
+            raise ValueError("no API key configured (APPSYNC_JOBS_API_KEY) and IAM auth not selected")
+        return AppSyncApiKeyAuthentication(host=self.config.host, api_key=self.config.api_key)
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        if isinstance(self.config.verify, str):
+            return ssl.create_default_context(cafile=self.config.verify)
+        if self.config.verify is False:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        return True
+
+    async def __aenter__(self) -> JobsClient:
+        transport = AIOHTTPTransport(url=self.config.url, auth=self._auth(), ssl=self._ssl())
+        self._client = Client(transport=transport, execute_timeout=30)
+        self._session = await self._client.connect_async()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.close_async()
+            self._client = None
+
+    async def _execute(self, name: str, variables: dict[str, Any]) -> dict[str, Any]:
+        if self._session is None:
+            raise RuntimeError("use 'async with JobsClient(...)'")
+        try:
+            result: dict[str, Any] = await self._session.execute(_operation(name, variables))
+        except TransportQueryError as exc:
+            raise _api_error(exc) from exc
+        return result
+
+    async def submit(self, job_type: str, payload: Any = None, *, idempotency_key: str | None = None) -> Job:
+        job_input: dict[str, Any] = {"type": job_type}
+        if payload is not None:
+            job_input["payload"] = json.dumps(payload)  # AWSJSON is a JSON string on the wire
+        if idempotency_key is not None:
+            job_input["idempotencyKey"] = idempotency_key
+        data = await self._execute("SubmitJob", {"input": job_input})
+        return Job.from_wire(data["submitJob"])
+
+    async def get(self, job_id: str) -> Job:
+        data = await self._execute("GetJob", {"id": job_id})
+        return Job.from_wire(data["job"])
+
+    async def cancel(self, job_id: str) -> Job:
+        data = await self._execute("CancelJob", {"id": job_id})
+        return Job.from_wire(data["cancelJob"])
+
+    @contextlib.asynccontextmanager
+    async def _subscription(self, job_id: str) -> AsyncIterator[AsyncIterator[Job]]:
+        transport = AppSyncWebsocketsTransport(
+            url=self.config.websocket_url,
+            auth=self._auth(),
+            ssl=self._ssl() if self.config.websocket_url.startswith("wss") else False,
+        )
+        async with Client(transport=transport) as session:
+
+            async def jobs() -> AsyncIterator[Job]:
+                try:
+                    async for data in session.subscribe(_operation("OnJobUpdated", {"id": job_id})):
+                        yield Job.from_wire(data["onJobUpdated"])
+                except TransportQueryError as exc:
+                    raise _api_error(exc) from exc
+
+            yield jobs()
+
+    async def subscribe(self, job_id: str) -> AsyncIterator[Job]:
+        """Every update of the job, as published by ``updateJob``/``cancelJob``, until you stop iterating."""
+        async with self._subscription(job_id) as jobs:
+            async for job in jobs:
+                yield job
+
+    async def wait(
+        self,
+        job_id: str,
+        *,
+        on_update: Callable[[Job], None] | None = None,
+        timeout: float | None = None,
+        poll_interval: float = 5.0,
+    ) -> Job:
+        """The job once it is finished, reporting each update to ``on_update``.
+
+        Subscribes first, then queries, so a job that finishes in between is not missed; re-queries
+        every ``poll_interval`` as a safety net, and keeps polling if the socket drops.
+        """
+        return await asyncio.wait_for(self._wait(job_id, on_update, poll_interval), timeout)
+
+    async def _wait(self, job_id: str, on_update: Callable[[Job], None] | None, poll_interval: float) -> Job:
+        latest: Job | None = None
+
+        def seen(job: Job) -> Job | None:
+            nonlocal latest
+            if latest is None or job.version > latest.version:
+                latest = job
+                if on_update:
+                    on_update(job)
+            return latest if latest.status.is_terminal else None
+
+        try:
+            async with self._subscription(job_id) as events:
+                iterator = events.__aiter__()
+                next_event: asyncio.Task[Job] = asyncio.ensure_future(iterator.__anext__())
+                try:
+                    while True:
+                        done = seen(await self.get(job_id))
+                        if done:
+                            return done
+                        with contextlib.suppress(TimeoutError):
+                            while True:
+                                job = await asyncio.wait_for(asyncio.shield(next_event), poll_interval)
+                                next_event = asyncio.ensure_future(iterator.__anext__())
+                                done = seen(job)
+                                if done:
+                                    return done
+                finally:
+                    next_event.cancel()
+                    with contextlib.suppress(BaseException):
+                        await next_event
+        except (TransportError, TransportClosed, OSError, StopAsyncIteration):
+            pass  # the socket is gone: fall back to polling
+        while True:
+            done = seen(await self.get(job_id))
+            if done:
+                return done
+            await asyncio.sleep(poll_interval)  # polling fallback, only once the subscription is lost

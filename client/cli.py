@@ -1,0 +1,158 @@
+"""``appsync-jobs``: run the local runtime, submit jobs and watch them (typer + rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from client.api import JobsApiError, JobsClient
+from client.config import ClientConfig
+from client.models import Job, JobStatus
+
+app = typer.Typer(help="Long-running jobs behind AWS AppSync - locally or deployed.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+UrlOption = Annotated[str | None, typer.Option("--url", envvar="APPSYNC_JOBS_URL", help="GraphQL endpoint URL.")]
+KeyOption = Annotated[str | None, typer.Option("--api-key", envvar="APPSYNC_JOBS_API_KEY", help="API key.")]
+IamOption = Annotated[bool, typer.Option("--iam", help="Sign requests with SigV4 (default AWS credentials).")]
+
+_STATUS_STYLE = {
+    JobStatus.PENDING: "yellow",
+    JobStatus.RUNNING: "cyan",
+    JobStatus.SUCCEEDED: "green",
+    JobStatus.FAILED: "red",
+    JobStatus.CANCELLED: "magenta",
+}
+
+
+def _config(url: str | None, api_key: str | None, iam: bool) -> ClientConfig:
+    return ClientConfig.from_env(url=url, api_key=api_key, iam=iam or None)
+
+
+def _show(job: Job) -> None:
+    style = _STATUS_STYLE[job.status]
+    console.print(f"[bold]{job.id}[/bold]  {job.type}  [{style}]{job.status.value}[/{style}]  attempts={job.attempts}")
+    if job.message:
+        console.print(f"  message: {job.message}")
+    if job.result is not None:
+        console.print_json(json.dumps(job.result))
+    if job.error:
+        console.print(f"  [red]{job.error.type}[/red]: {job.error.message}")
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except JobsApiError as exc:
+        errors.print(f"[red]{exc.error_type or 'Error'}[/red]: {exc.message}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def submit(
+    job_type: Annotated[str, typer.Argument(help="A registered task type, e.g. sleep, report, echo.")],
+    payload: Annotated[str, typer.Option("--payload", "-p", help="The task's input as JSON.")] = "{}",
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Follow the job live until it finishes.")] = False,
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key", "-k")] = None,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+    iam: IamOption = False,
+) -> None:
+    """Submit a job; with --wait, show live progress and the outcome."""
+    try:
+        body = json.loads(payload)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--payload is not valid JSON: {exc}") from exc
+
+    async def go() -> Job:
+        async with JobsClient(_config(url, api_key, iam)) as client:
+            job = await client.submit(job_type, body, idempotency_key=idempotency_key)
+            if not wait:
+                return job
+            console.print(f"submitted [bold]{job.id}[/bold]")
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                TextColumn("{task.fields[message]}"), console=console,
+            ) as progress:
+                bar = progress.add_task(job.status.value, total=100, message="")
+
+                def update(current: Job) -> None:
+                    progress.update(
+                        bar, completed=current.progress or 0, description=current.status.value,
+                        message=current.message or "",
+                    )
+
+                return await client.wait(job.id, on_update=update)
+
+    job = _run(go())
+    _show(job)
+    if wait and job.status is not JobStatus.SUCCEEDED:
+        raise typer.Exit(2)
+
+
+@app.command()
+def status(job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False) -> None:
+    """Show a job."""
+
+    async def go() -> Job:
+        async with JobsClient(_config(url, api_key, iam)) as client:
+            return await client.get(job_id)
+
+    _show(_run(go()))
+
+
+@app.command()
+def cancel(job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False) -> None:
+    """Cancel a job: at once if PENDING, cooperatively if RUNNING."""
+
+    async def go() -> Job:
+        async with JobsClient(_config(url, api_key, iam)) as client:
+            return await client.cancel(job_id)
+
+    _show(_run(go()))
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(envvar="APPSYNC_JOBS_PORT")] = 8000,
+    host: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_HOST")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(envvar="APPSYNC_JOBS_DATA_DIR")] = Path(".appsync-jobs"),
+    api_key: Annotated[str | None, typer.Option(envvar="APPSYNC_JOBS_API_KEY")] = None,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the worker in this process.")] = True,
+    concurrency: Annotated[int, typer.Option(help="Deliveries handled at once by the embedded worker.")] = 4,
+    tasks: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_TASK_MODULES", help="Extra task modules.")] = "",
+) -> None:
+    """Run the local AppSync-compatible API with its SQLite job store, queue and worker."""
+    from devserver.runtime import LocalConfig, start_local
+    from jobcore.settings import LOCAL_API_KEY
+
+    config = LocalConfig(
+        host=host, port=port, data_dir=data_dir, api_key=api_key or LOCAL_API_KEY, embedded_worker=worker,
+        concurrency=concurrency, task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
+    )
+
+    async def serve() -> None:
+        server = await start_local(config)
+        console.print(f"[green]appsync-jobs[/green] local API on [bold]{server.url}[/bold]")
+        console.print(f"  real-time: {server.url.replace('http', 'ws', 1)}/realtime   API key: {config.api_key}")
+        console.print(f"  data: {config.data_dir.resolve()}   worker: {'embedded' if worker else 'external'}")
+        try:
+            await server.serve_task
+        finally:
+            await server.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""Client-side job types: decoded from the wire (AWSJSON strings parsed), independent of the server code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobError:
+    type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    type: str
+    status: JobStatus
+    version: int
+    attempts: int
+    created_at: str
+    updated_at: str
+    payload: Any = None
+    result: Any = None
+    error: JobError | None = None
+    progress: int | None = None
+    message: str | None = None
+    cancel_requested: bool = False
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Job:
+        error = data.get("error")
+        return cls(
+            id=data["id"],
+            type=data["type"],
+            status=JobStatus(data["status"]),
+            version=int(data["version"]),
+            attempts=int(data["attempts"]),
+            created_at=data["createdAt"],
+            updated_at=data["updatedAt"],
+            payload=_json(data.get("payload")),
+            result=_json(data.get("result")),
+            error=JobError(error["type"], error["message"]) if error else None,
+            progress=data.get("progress"),
+            message=data.get("message"),
+            cancel_requested=bool(data.get("cancelRequested")),
+            started_at=data.get("startedAt"),
+            finished_at=data.get("finishedAt"),
+        )
+
+
+def _json(value: Any) -> Any:
+    """AWSJSON arrives as a JSON string."""
+    return json.loads(value) if isinstance(value, str) else value
