@@ -1,0 +1,203 @@
+"""The ONE Lambda code asset every function runs: ``jobcore/``, ``resolvers/``, ``worker/`` + their deps.
+
+Why one asset: resolvers, worker, DLQ consumer and reaper then ship byte-identical ``jobcore`` - no
+version skew between the code that writes a job and the code that runs it. Each function also
+carries the others' few kB of code; that costs nothing worth measuring.
+
+Why bundle the third-party packages instead of using the public Powertools layer: the asset is
+pip-installed from the same requirement ranges as the ``lambda`` extra in ``pyproject.toml`` (read
+from that file, not repeated here), so the deployed Powertools, gql and pydantic are the versions
+the local test suite resolves - the layer pins its own Powertools build and brings neither gql nor
+pydantic, so we would bundle those anyway and manage a per-region layer ARN on top. The cost is a
+few MB more per deployment package (still far below Lambda's 250 MB limit) and a slower first
+synth; switch to the layer only if cold-start size ever matters more than parity.
+
+``boto3``/``botocore`` are left out on purpose: the Lambda Python runtime provides them, and a
+bundled copy would add ~80 MB and shadow the runtime's.
+
+Packaging runs on the host (``LocalPipBundling``: pip with ``--platform`` picks Linux/arm64 wheels
+on any OS, no Docker needed); if pip is not available it falls back to the SAM build image running
+the same command. Tests skip bundling entirely with the ``aws:cdk:bundling-stacks: []`` context.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import jsii
+from aws_cdk import (
+    BundlingFileAccess,
+    BundlingOptions,
+    BundlingOutput,
+    DockerImage,
+    DockerVolume,
+    IgnoreMode,
+    ILocalBundling,
+)
+from aws_cdk import aws_lambda as lambda_
+
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+SCHEMA_PATH: Final = REPO_ROOT / "schema.graphql"
+#: The APPSYNC_JS unit-resolver code every root field runs in front of the resolvers Lambda.
+RESOLVER_JS_PATH: Final = REPO_ROOT / "resolvers" / "appsync_function.js"
+
+#: Our packages copied into the asset - nothing else from the repo (no devserver, client, tests).
+RUNTIME_PACKAGES: Final = ("jobcore", "resolvers", "worker")
+#: Provided by the Lambda runtime; never bundled.
+RUNTIME_PROVIDED: Final = frozenset({"boto3", "botocore"})
+
+#: One place for the interpreter version: the function runtime and pip's ``--python-version``
+#: must agree, or pip would fetch wheels for the wrong ABI.
+PYTHON_VERSION: Final = "3.12"
+LAMBDA_RUNTIME: Final = lambda_.Runtime.PYTHON_3_12
+LAMBDA_ARCHITECTURE: Final = lambda_.Architecture.ARM_64
+PIP_PLATFORM: Final = "manylinux2014_aarch64"
+
+# Everything under the repo root is excluded except what the asset is built from, so the asset
+# hash changes only when runtime code or the dependency ranges change (and so fingerprinting never
+# walks .venv or node_modules).
+_ASSET_EXCLUDE: Final = [
+    "*",
+    *(f"!{name}" for name in RUNTIME_PACKAGES),
+    "!pyproject.toml",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.mypy_cache",
+    "**/.pytest_cache",
+]
+
+Runner = Callable[[Sequence[str]], None]
+
+
+def lambda_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
+    """The ``lambda`` extra of ``pyproject.toml`` minus what the Lambda runtime already provides."""
+    with pyproject.open("rb") as fh:
+        data = tomllib.load(fh)
+    extra: list[str] = data["project"]["optional-dependencies"]["lambda"]
+    return [req for req in extra if _distribution_name(req) not in RUNTIME_PROVIDED]
+
+
+def _distribution_name(requirement: str) -> str:
+    name = requirement
+    for stop in "[<>=!~;@ ":
+        name = name.split(stop, 1)[0]
+    return name.strip().lower().replace("_", "-")
+
+
+def pip_install_args(requirements: Sequence[str], target: str) -> list[str]:
+    """pip arguments that fetch Linux/arm64 CPython wheels whatever the host is (no source builds)."""
+    return [
+        "install",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        # .pyc files compiled by the host interpreter would be for the wrong version; Lambda compiles.
+        "--no-compile",
+        "--platform",
+        PIP_PLATFORM,
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        PYTHON_VERSION,
+        "--target",
+        target,
+        *requirements,
+    ]
+
+
+def _copy_ignore(directory: str, names: list[str]) -> set[str]:
+    return {n for n in names if n in ("__pycache__", ".mypy_cache", ".pytest_cache") or n.endswith(".pyc")}
+
+
+def copy_runtime_packages(source_root: Path, output_dir: Path) -> None:
+    for name in RUNTIME_PACKAGES:
+        shutil.copytree(source_root / name, output_dir / name, ignore=_copy_ignore, dirs_exist_ok=True)
+
+
+def _run(cmd: Sequence[str]) -> None:
+    # pip's chatter goes to stderr so the app's stdout stays clean for the CDK CLI.
+    subprocess.run(list(cmd), check=True, stdout=sys.stderr)
+
+
+@jsii.implements(ILocalBundling)
+class LocalPipBundling:
+    """Bundles on the host with the current interpreter's pip; returns False (-> Docker) without pip."""
+
+    def __init__(
+        self,
+        requirements: Sequence[str],
+        *,
+        source_root: Path = REPO_ROOT,
+        python: str = sys.executable,
+        runner: Runner = _run,
+    ) -> None:
+        self._requirements = list(requirements)
+        self._source_root = source_root
+        self._python = python
+        self._runner = runner
+
+    def has_pip(self) -> bool:
+        try:
+            self._runner([self._python, "-m", "pip", "--version"])
+        except (OSError, subprocess.CalledProcessError):
+            return False
+        return True
+
+    # jsii hands the BundlingOptions struct over as keyword arguments (exactly the keyword-only
+    # parameters named here), so the signature mirrors ILocalBundling.try_bundle; only the
+    # output directory matters for a host install.
+    def try_bundle(
+        self,
+        output_dir: str,
+        *,
+        image: DockerImage,
+        bundling_file_access: BundlingFileAccess | None = None,
+        command: Sequence[str] | None = None,
+        entrypoint: Sequence[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        local: ILocalBundling | None = None,
+        network: str | None = None,
+        output_type: BundlingOutput | None = None,
+        platform: str | None = None,
+        security_opt: str | None = None,
+        user: str | None = None,
+        volumes: Sequence[DockerVolume | dict[str, Any]] | None = None,
+        volumes_from: Sequence[str] | None = None,
+        working_directory: str | None = None,
+    ) -> bool:
+        if not self.has_pip():
+            return False
+        self._runner([self._python, "-m", "pip", *pip_install_args(self._requirements, output_dir)])
+        copy_runtime_packages(self._source_root, Path(output_dir))
+        return True
+
+
+def docker_command(requirements: Sequence[str]) -> list[str]:
+    """The same install inside the SAM build image (``/asset-input`` is the repo root)."""
+    pip = shlex.join(["pip", *pip_install_args(requirements, "/asset-output")])
+    copy = " ".join(f"&& cp -r /asset-input/{name} /asset-output/" for name in RUNTIME_PACKAGES)
+    clean = "&& find /asset-output -name __pycache__ -type d -prune -exec rm -rf {} +"
+    return ["bash", "-c", f"{pip} {copy} {clean}"]
+
+
+def lambda_code(requirements: Sequence[str] | None = None) -> lambda_.Code:
+    """The shared asset. Synthesis bundles it unless the stack is listed out of bundling."""
+    reqs = lambda_requirements() if requirements is None else list(requirements)
+    return lambda_.Code.from_asset(
+        str(REPO_ROOT),
+        exclude=_ASSET_EXCLUDE,
+        ignore_mode=IgnoreMode.GLOB,
+        bundling=BundlingOptions(
+            image=LAMBDA_RUNTIME.bundling_image,
+            command=docker_command(reqs),
+            environment={"HOME": "/tmp", "PIP_NO_CACHE_DIR": "1"},
+            local=LocalPipBundling(reqs),
+        ),
+    )
