@@ -76,6 +76,6 @@ def batch_processor() -> BatchProcessor:
     batches at once in threads (in Lambda there is one thread, so this is one processor)."""
     processor: BatchProcessor | None = getattr(_processors, "processor", None)
     if processor is None:
-        processor = BatchProcessor(event_type=EventType.SQS)
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         _processors.processor = processor
     return processor

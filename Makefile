@@ -1,0 +1,40 @@
+# appsync-jobs - two commands: `make dev` and `make test`. Each sets itself up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: dev test setup lint typecheck unit bench synth clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Start the local AppSync-compatible API (http://127.0.0.1:8000/graphql) with its worker.
+dev: setup
+	$(BIN)/appsync-jobs dev
+
+## Lint, type-check and run the whole test suite.
+test: setup lint typecheck
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit -q
+
+synth: setup
+	$(BIN)/python -m infra.app
+
+clean:
+	rm -rf $(VENV) .appsync-jobs cdk.out .pytest_cache .mypy_cache .ruff_cache
