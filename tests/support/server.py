@@ -1,0 +1,85 @@
+"""The local runtime as a real process (what `make dev` runs), for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+API_KEY = "da2-appsyncjobslocal0000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalServer:
+    process: subprocess.Popen[str]
+    port: int
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def realtime_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql/realtime"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            self.process.wait(timeout=15)
+
+
+def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None, port: int | None = None) -> LocalServer:
+    """Start `appsync-jobs dev` and return once it printed its URL (the port is bound by then)."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "client.cli", "dev", "--port", str(port), "--data-dir", str(data_dir), *extra],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}", "COLUMNS": "200", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    assert process.stdout is not None
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if "local API on" in line:
+            _drain(process)
+            return LocalServer(process, port, data_dir)
+    process.kill()
+    raise RuntimeError("local server did not start:\n" + "".join(seen))
+
+
+def _drain(process: subprocess.Popen[str]) -> None:
+    """Keep reading the server's output so a full pipe never blocks it."""
+    import threading
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for _ in process.stdout:
+            pass
+
+    threading.Thread(target=pump, daemon=True).start()
