@@ -78,6 +78,7 @@ class Server:
 
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
+    """uvicorn with the sans-I/O websockets implementation, the one the local runtime uses."""
     source = EventSource()
     endpoint = make_realtime_endpoint(source, AuthConfig.local_default())
     app = Starlette(routes=[WebSocketRoute("/graphql/realtime", endpoint), WebSocketRoute("/graphql", endpoint)])
@@ -85,7 +86,7 @@ async def server() -> AsyncIterator[Server]:
     sock.bind(("127.0.0.1", 0))
     # Listening before uvicorn starts: early clients wait in the backlog, so no start-up polling.
     sock.listen(64)
-    config = uvicorn.Config(app, lifespan="off", log_config=None, log_level="warning")
+    config = uvicorn.Config(app, lifespan="off", log_config=None, log_level="warning", ws="websockets-sansio")
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve(sockets=[sock]))
     try:
