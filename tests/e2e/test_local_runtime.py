@@ -157,7 +157,7 @@ def test_graphql_transport_ws_endpoint_streams_updates(server: LocalServer) -> N
                 events.append(event["onJobUpdated"])
                 if events[-1]["status"] == "RUNNING" and len(events) == 1:
                     await asyncio.get_running_loop().run_in_executor(
-                        None, post, server, f'mutation {{ cancelJob(id: "{job_id}") {{ id }} }}'
+                        None, post, server, f'mutation {{ cancelJob(id: "{job_id}") {{ id status progress }} }}'
                     )
                 if events[-1]["status"] == "CANCELLED":
                     return events
