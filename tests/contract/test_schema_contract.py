@@ -23,8 +23,14 @@ def local():  # type: ignore[no-untyped-def]
     return strawberry_schema._schema
 
 
+def _api_changes(changes: list) -> list:  # type: ignore[type-arg]
+    # AppSync's built-in scalars and directives exist implicitly on AppSync, not in strawberry's SDL.
+    builtin = {"AWSDate", "AWSTime", "AWSTimestamp", "AWSEmail", "AWSURL", "AWSPhone", "AWSIPAddress"}
+    return [c for c in changes if not c.description.startswith(("Directive @aws_", *builtin))]
+
+
 def test_the_local_server_serves_exactly_the_contract() -> None:
-    assert find_breaking_changes(contract(), local()) == []
+    assert _api_changes(find_breaking_changes(contract(), local())) == []
     assert find_breaking_changes(local(), contract()) == []
     assert find_dangerous_changes(contract(), local()) == []
 
