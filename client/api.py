@@ -75,12 +75,12 @@ class JobsClient:
     async def __aenter__(self) -> JobsClient:
         transport = AIOHTTPTransport(url=self.config.url, auth=self._auth(), ssl=self._ssl())
         self._client = Client(transport=transport, execute_timeout=30)
-        self._session = await self._client.connect_async()
+        self._session = await self._client.connect_async()  # type: ignore[no-untyped-call]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._client is not None:
-            await self._client.close_async()
+            await self._client.close_async()  # type: ignore[no-untyped-call]
             self._client = None
 
     async def _execute(self, name: str, variables: dict[str, Any]) -> dict[str, Any]:

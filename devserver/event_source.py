@@ -10,6 +10,7 @@ idle poll, like SQS long polling.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +61,10 @@ class QueueEventSource:
         self._wake.set()
 
     def wake_threadsafe(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
-        return lambda: loop.call_soon_threadsafe(self._wake.set)
+        def wake() -> None:
+            loop.call_soon_threadsafe(self._wake.set)
+
+        return wake
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -84,10 +88,8 @@ class QueueEventSource:
     async def _idle(self) -> None:
         next_visible = await asyncio.get_running_loop().run_in_executor(None, self.queue.next_visible_in)
         timeout = self.config.idle_poll_seconds if next_visible is None else min(next_visible, self.config.idle_poll_seconds)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.001))
-        except TimeoutError:
-            pass
 
     async def _invoke(self, messages: list[Any]) -> None:
         loop = asyncio.get_running_loop()

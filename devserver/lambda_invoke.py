@@ -37,7 +37,7 @@ class LocalLambdaContext:
 _CONTEXT = LocalLambdaContext()
 
 
-def build_event(info: GraphQLResolveInfo, arguments: dict[str, Any], selection: Selection) -> dict[str, Any]:
+def build_event(info: GraphQLResolveInfo[Any], arguments: dict[str, Any], selection: Selection) -> dict[str, Any]:
     context: RequestContext = info.context
     field = info.field_nodes[0]
     return {
@@ -57,7 +57,7 @@ def build_event(info: GraphQLResolveInfo, arguments: dict[str, Any], selection: 
     }
 
 
-def invoke_resolver(info: GraphQLResolveInfo, arguments: dict[str, Any]) -> tuple[Any, Selection]:
+def invoke_resolver(info: GraphQLResolveInfo[Any], arguments: dict[str, Any]) -> tuple[Any, Selection]:
     """The field's value (or a ``FieldError``) and the selection it was asked for.
 
     Runs on the event loop thread on purpose: powertools keeps the current event in class-level

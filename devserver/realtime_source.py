@@ -89,7 +89,7 @@ class LocalSubscriptionSource:
             denied = self._denied(caller, subscription_type.name, field_name)
             field = subscription_type.fields[field_name]
             return_type = getattr(field.type, "of_type", field.type)
-            denied = denied or self._denied_in(caller, return_type.name, selection_of(node, fragments), schema)
+            denied = denied or self._denied_in(caller, return_type.name, selection_of(node, fragments), schema)  # type: ignore[arg-type]
             if denied:
                 raise StartRejected([{"errorType": "Unauthorized", "message": denied}])
 

@@ -206,13 +206,13 @@ async def _serve(server: uvicorn.Server, on_started: Callable[[], None]) -> None
         if server.started:
             on_started()
 
-    server.startup = startup  # type: ignore[method-assign]
+    server.startup = startup  # type: ignore[method-assign,assignment]
     await server.serve()
 
 
 async def _wait_started(started: asyncio.Event, serve_task: Awaitable[None]) -> None:
     waiter = asyncio.create_task(started.wait())
-    done, _ = await asyncio.wait({waiter, serve_task}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
+    done, _ = await asyncio.wait({waiter, serve_task}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
     if waiter not in done:
         waiter.cancel()
         raise RuntimeError("the local server failed to start (is the port in use?)")

@@ -45,7 +45,8 @@ def services() -> Services:
 
 
 def _caller() -> Caller:
-    return caller_from_appsync_identity(app.current_event.raw_event.get("identity"))
+    event = app.current_event
+    return caller_from_appsync_identity(event.raw_event.get("identity") if event else None)
 
 
 @app.resolver(type_name="Query", field_name="job")

@@ -42,6 +42,6 @@ def record_handler(record: SQSRecord) -> str:
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
+    return dict(process_partial_response(
         event=event, record_handler=record_handler, processor=batch_processor(), context=context
-    )
+    ))

@@ -60,7 +60,7 @@ class AppSyncJobReporter:
         client: Client | None = getattr(self._local, "client", None)
         if client is None:
             client = Client(transport=RequestsHTTPTransport(**self._transport_args))
-            client.connect_sync()
+            client.connect_sync()  # type: ignore[no-untyped-call]
             self._local.client = client
         return client
 
@@ -69,9 +69,8 @@ class AppSyncJobReporter:
         if "result" in fields:  # AWSJSON travels as a JSON string, as on AppSync
             payload["result"] = json.dumps(fields["result"], separators=(",", ":"))
         try:
-            data = self._client().session.execute(  # type: ignore[union-attr]
-                self._document, variable_values={"input": payload}
-            )
+            session: Any = self._client().session
+            data: dict[str, Any] = session.execute(self._document, variable_values={"input": payload})
         except TransportQueryError as exc:
             raise _domain_error(exc) from exc
         job = data["updateJob"]

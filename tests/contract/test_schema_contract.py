@@ -70,8 +70,10 @@ def test_auth_rules_follow_appsync_multi_auth() -> None:
     rules = AuthRules.from_contract()
     assert not rules.permits(AuthMode.API_KEY, "Mutation", "updateJob")
     assert rules.permits(AuthMode.AWS_IAM, "Mutation", "updateJob")
-    assert rules.permits(AuthMode.API_KEY, "Job", "status") and rules.permits(AuthMode.AWS_IAM, "Job", "status")
+    assert rules.permits(AuthMode.API_KEY, "Job", "status")
+    assert rules.permits(AuthMode.AWS_IAM, "Job", "status")
     # A field with no directive on a type with none is reachable by the default mode only.
     sdl = APPSYNC_PRELUDE + "type Query { open: Int }"
     bare = AuthRules.from_contract(sdl)
-    assert bare.permits(AuthMode.API_KEY, "Query", "open") and not bare.permits(AuthMode.AWS_IAM, "Query", "open")
+    assert bare.permits(AuthMode.API_KEY, "Query", "open")
+    assert not bare.permits(AuthMode.AWS_IAM, "Query", "open")

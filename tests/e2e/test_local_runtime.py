@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import requests
+from support.server import API_KEY, LocalServer, start_server
 
 from client.api import JobsApiError, JobsClient
 from client.config import ClientConfig
 from client.models import Job, JobStatus
-from support.server import API_KEY, LocalServer, start_server
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,8 @@ async def test_a_subscriber_sees_running_progress_and_success(config: ClientConf
         assert final.status is JobStatus.SUCCEEDED
         assert final.result == {"slept": 0.6, "steps": 3}
         statuses = [j.status for j in seen]
-        assert JobStatus.RUNNING in statuses and statuses[-1] is JobStatus.SUCCEEDED
+        assert JobStatus.RUNNING in statuses
+        assert statuses[-1] is JobStatus.SUCCEEDED
         assert any(j.status is JobStatus.RUNNING and (j.progress or 0) > 0 for j in seen)
         assert [j.version for j in seen] == sorted({j.version for j in seen})  # never backwards
         assert await client.get(job.id) == final  # the query agrees with the last event
@@ -53,7 +54,9 @@ async def test_awsjson_round_trips_exactly(config: ClientConfig) -> None:
         job = await client.submit("echo", {"deep": {"list": [1, 2.5, None, "é"]}})
         final = await client.wait(job.id, timeout=20)
         assert final.result == {"deep": {"list": [1, 2.5, None, "é"]}}
-        assert final.payload == final.result and final.created_at and final.finished_at
+        assert final.payload == final.result
+        assert final.created_at
+        assert final.finished_at
 
 
 async def test_cancel_a_running_job(config: ClientConfig) -> None:
@@ -116,7 +119,8 @@ async def test_illegal_transition_error_shape(config: ClientConfig, server: Loca
     assert again["data"] == {"cancelJob": None}
     assert error["errorType"] == "InvalidTransition"
     assert error["errorInfo"] == {"from": "SUCCEEDED", "to": "CANCELLED"}
-    assert error["locations"] == [{"line": 1, "column": 12, "sourceName": None}] and error["path"] == ["cancelJob"]
+    assert error["locations"] == [{"line": 1, "column": 12, "sourceName": None}]
+    assert error["path"] == ["cancelJob"]
 
 
 def test_the_server_survives_a_restart_without_losing_jobs(tmp_path: Path) -> None:
@@ -134,7 +138,8 @@ def test_the_server_survives_a_restart_without_losing_jobs(tmp_path: Path) -> No
 
         # Then the accepted job is still there and runs to completion
         final = asyncio.run(finish())
-        assert final.status is JobStatus.SUCCEEDED and final.result == "kept"
+        assert final.status is JobStatus.SUCCEEDED
+        assert final.result == "kept"
     finally:
         second.stop()
 
@@ -164,4 +169,5 @@ def test_graphql_transport_ws_endpoint_streams_updates(server: LocalServer) -> N
         return events
 
     events = asyncio.run(asyncio.wait_for(listen(), 20))
-    assert events[0]["id"] == job_id and events[-1]["status"] == "CANCELLED"
+    assert events[0]["id"] == job_id
+    assert events[-1]["status"] == "CANCELLED"

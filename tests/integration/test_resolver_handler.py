@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.events import IAM_IDENTITY, appsync_event, load
+from support.services import sqlite_services
 
 import resolvers.handler as handler
 from jobcore.service import Services
 from resolvers.envelope import ERROR_KEY
-from support.events import IAM_IDENTITY, appsync_event, load
-from support.services import sqlite_services
 from worker.tasks import load_registry
 
 
@@ -35,7 +35,8 @@ def queue_depth(services: Services) -> int:
 class TestSubmitJob:
     def test_stores_a_pending_job_and_enqueues_it(self, services: Services) -> None:
         job = invoke(load("appsync_submit_job.json"))
-        assert job["status"] == "PENDING" and job["type"] == "echo"
+        assert job["status"] == "PENDING"
+        assert job["type"] == "echo"
         assert job["payload"] == {"hello": "world"}  # parsed: AppSync serialises AWSJSON on the way out
         assert services.store.get(job["id"]) is not None
         assert queue_depth(services) == 1

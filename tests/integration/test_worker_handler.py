@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.events import sqs_event
+from support.services import DirectReporter, sqlite_services
 
 import worker.handler as handler
 from jobcore import service
@@ -15,8 +17,6 @@ from jobcore.domain.job import JobStatus
 from jobcore.runner import RunnerConfig
 from jobcore.service import Services
 from jobcore.settings import Settings
-from support.events import sqs_event
-from support.services import DirectReporter, sqlite_services
 from worker.deps import WorkerDeps, configure
 from worker.tasks import load_registry
 
@@ -24,7 +24,7 @@ from worker.tasks import load_registry
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     services = sqlite_services(tmp_path, load_registry(["support.tasks"]))
-    yield services
+    return services
 
 
 @pytest.fixture
@@ -66,7 +66,8 @@ def test_runs_the_task_and_records_success(services: Services, reporter: DirectR
     job_id = submit(services, "echo", {"x": 1})
     assert invoke(sqs_event(job_id)) == {"batchItemFailures": []}
     job = services.store.get(job_id)
-    assert job is not None and (job.status, job.result, job.attempts) == (JobStatus.SUCCEEDED, {"x": 1}, 1)
+    assert job is not None
+    assert (job.status, job.result, job.attempts) == (JobStatus.SUCCEEDED, {"x": 1}, 1)
     assert [c.get("status") for c in reporter.calls] == ["RUNNING", "SUCCEEDED"]
 
 
@@ -74,7 +75,8 @@ def test_progress_is_reported_while_running(services: Services, reporter: Direct
     job_id = submit(services, "report", {"limit": 50_000})
     invoke(sqs_event(job_id))
     job = services.store.get(job_id)
-    assert job is not None and job.status is JobStatus.SUCCEEDED
+    assert job is not None
+    assert job.status is JobStatus.SUCCEEDED
     assert job.result == {"limit": 50_000, "primes": 5133, "largest": 49999}
     assert any(c.get("progress") for c in reporter.calls if c.get("status") is None)
 
@@ -86,7 +88,9 @@ def test_a_failing_record_fails_alone_in_its_batch(services: Services, reporter:
     assert response == {"batchItemFailures": [{"itemIdentifier": "message-1"}]}
     assert services.store.get(good).status is JobStatus.SUCCEEDED  # type: ignore[union-attr]
     failing = services.store.get(flaky)
-    assert failing is not None and failing.status is JobStatus.RUNNING and "retrying" in (failing.message or "")
+    assert failing is not None
+    assert failing.status is JobStatus.RUNNING
+    assert "retrying" in (failing.message or "")
 
 
 def test_last_allowed_attempt_records_the_real_error(services: Services, reporter: DirectReporter) -> None:
@@ -94,7 +98,9 @@ def test_last_allowed_attempt_records_the_real_error(services: Services, reporte
     response = invoke(sqs_event(job_id, receive_count=3))
     assert response["batchItemFailures"]  # the message still goes on to the dead-letter queue
     job = services.store.get(job_id)
-    assert job is not None and job.status is JobStatus.FAILED and job.error is not None
+    assert job is not None
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None
     assert (job.error.type, job.error.message) == ("TaskError", "RuntimeError: flaky attempt 1")
 
 
@@ -102,7 +108,9 @@ def test_non_retryable_errors_fail_at_once(services: Services, reporter: DirectR
     job_id = submit(services, "fail", {"message": "bad input"})
     assert invoke(sqs_event(job_id)) == {"batchItemFailures": []}
     job = services.store.get(job_id)
-    assert job is not None and job.error is not None and (job.error.type, job.error.message) == ("DemoFailure", "bad input")
+    assert job is not None
+    assert job.error is not None
+    assert (job.error.type, job.error.message) == ("DemoFailure", "bad input")
 
 
 def test_a_finished_job_redelivered_is_acknowledged_and_not_rerun(services: Services, reporter: DirectReporter) -> None:
@@ -111,7 +119,8 @@ def test_a_finished_job_redelivered_is_acknowledged_and_not_rerun(services: Serv
     calls = len(reporter.calls)
     assert invoke(sqs_event(job_id)) == {"batchItemFailures": []}
     job = services.store.get(job_id)
-    assert job is not None and (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
+    assert job is not None
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
     assert len(reporter.calls) == calls + 1  # only the refused claim
 
 

@@ -41,7 +41,8 @@ class TestClaiming:
         job = running()
         assert job.status is JobStatus.RUNNING
         assert (job.attempts, job.version, job.lease_token) == (1, 2, "A")
-        assert job.started_at == T0 and job.lease_expires_at == T0 + timedelta(seconds=60)
+        assert job.started_at == T0
+        assert job.lease_expires_at == T0 + timedelta(seconds=60)
 
     def test_a_second_claim_under_a_live_lease_is_refused(self) -> None:
         with pytest.raises(LeaseHeld):
