@@ -127,16 +127,20 @@ class DynamoDbJobStore(JobStore):
             raise
 
     def _find_stuck(self, now: datetime, pending_before: datetime, limit: int) -> Iterator[Job]:
+        remaining = limit
         for status, until in (("RUNNING", now), ("PENDING", pending_before)):
+            if remaining <= 0:
+                return
             reply = self.client.query(
                 TableName=self.table_name,
                 IndexName=STUCK_INDEX,
                 KeyConditionExpression="#s = :s AND #at <= :at",
                 ExpressionAttributeNames={"#s": STUCK_INDEX_PARTITION_KEY, "#at": STUCK_INDEX_SORT_KEY},
                 ExpressionAttributeValues={":s": _s(status), ":at": _s(format_datetime(until))},
-                Limit=limit,
+                Limit=remaining,
             )
             for item in reply.get("Items", []):
                 job = self._get(item[PARTITION_KEY]["S"].removeprefix(JOB_KEY_PREFIX))
                 if job is not None:
+                    remaining -= 1
                     yield job
