@@ -106,9 +106,7 @@ class JobsConfig:
         if not _PREFIX_RE.match(self.prefix):
             raise ConfigError(f"prefix must match {_PREFIX_RE.pattern}, not {self.prefix!r}")
         if self.api_field_log_level not in ("ERROR", "ALL", "INFO", "DEBUG"):
-            raise ConfigError(
-                f"api_field_log_level must be ERROR, ALL, INFO or DEBUG, not {self.api_field_log_level!r}"
-            )
+            raise ConfigError(f"api_field_log_level must be ERROR, ALL, INFO or DEBUG, not {self.api_field_log_level!r}")
         _check_range("api_key_expiry_days", self.api_key_expiry_days, 1, 365)
         _check_range("worker_timeout_seconds", self.worker_timeout_seconds, 1, MAX_LAMBDA_TIMEOUT_SECONDS)
         _check_range("worker_memory_mb", self.worker_memory_mb, 128, 10_240)
@@ -124,9 +122,7 @@ class JobsConfig:
         _check_range("reaper_rate_minutes", self.reaper_rate_minutes, 1, 60)
         _check_range("queue_age_alarm_seconds", self.queue_age_alarm_seconds, 60, 1_209_600)
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
-            raise ConfigError(
-                f"log_retention_days must be one of {sorted(_LOG_RETENTION_DAYS)}, not {self.log_retention_days}"
-            )
+            raise ConfigError(f"log_retention_days must be one of {sorted(_LOG_RETENTION_DAYS)}, not {self.log_retention_days}")
         if self.alarm_email and not self.alarm_topic:
             raise ConfigError("alarm_email needs alarm_topic=true")
 

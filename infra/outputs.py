@@ -99,13 +99,9 @@ def stack_outputs(outputs_file: Mapping[str, Any], stack_name: str | None = None
         if stack_name not in outputs_file:
             raise OutputsError(f"no stack {stack_name!r} in the outputs file (found: {sorted(outputs_file)})")
         return _strings(stack_name, outputs_file[stack_name])
-    candidates = [
-        name for name, values in outputs_file.items() if isinstance(values, Mapping) and GRAPHQL_URL in values
-    ]
+    candidates = [name for name, values in outputs_file.items() if isinstance(values, Mapping) and GRAPHQL_URL in values]
     if len(candidates) != 1:
-        raise OutputsError(
-            f"expected exactly one stack with a {GRAPHQL_URL} output, found {candidates or 'none'}; pass stack_name"
-        )
+        raise OutputsError(f"expected exactly one stack with a {GRAPHQL_URL} output, found {candidates or 'none'}; pass stack_name")
     return _strings(candidates[0], outputs_file[candidates[0]])
 
 

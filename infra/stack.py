@@ -10,7 +10,8 @@ Least privilege, as the issue asks:
 * worker - ``appsync:GraphQL`` on ``Mutation.updateJob`` only (it reports every change through the
   API so subscribers hear it), ChangeMessageVisibility on the queue for heartbeats;
 * DLQ consumer - consumes the DLQ, ``updateJob`` only;
-* reaper - Query on the ``stuck`` index, SendMessage on the queue, ``updateJob`` only.
+* reaper - Query on the ``stuck`` index (+ GetItem on the table: the adapter re-reads each hit
+  consistently), SendMessage on the queue, ``updateJob`` only.
 """
 
 from __future__ import annotations
@@ -75,15 +76,15 @@ DLQ_CONSUMER_BATCH_SIZE: Final = 10
 REAPER_TIMEOUT_SECONDS: Final = 60
 SMALL_FUNCTION_MEMORY_MB: Final = 256
 
-# Item-level actions for the CAS store. There is no IAM action named TransactWriteItems: DynamoDB
-# authorises each item of a transaction by its own action (Put/Update/Delete/ConditionCheckItem).
+# Item-level actions of the CAS store (jobcore/adapters/dynamodb.py: conditional PutItem, a
+# TransactWriteItems of two conditional Puts for idempotency keys, consistent GetItem, Query).
+# There is no IAM action named TransactWriteItems: DynamoDB authorises each item of a transaction
+# by its own action (Put/Update/ConditionCheckItem). No DeleteItem: TTL deletes finished jobs.
 _TABLE_ITEM_ACTIONS: Final = (
     "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem",
 )
 
@@ -205,22 +206,20 @@ class JobsStack(Stack):
             "JobsTable",
             partition_key=dynamodb.Attribute(name=table_schema.PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
             time_to_live_attribute=table_schema.TTL_ATTRIBUTE,
             deletion_protection=self.config.retain_data,
             removal_policy=self._removal,
         )
         # Sparse: only unfinished jobs carry the index keys, so the reaper's Query reads just those.
-        # ALL projection: the reaper rebuilds whole jobs from the index without a GetItem per hit.
+        # KEYS_ONLY: the adapter re-reads each hit with a consistent GetItem (the index is only
+        # eventually consistent), so copying whole job records into the index would buy nothing
+        # but index write units.
         table.add_global_secondary_index(
             index_name=table_schema.STUCK_INDEX,
-            partition_key=dynamodb.Attribute(
-                name=table_schema.STUCK_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
+            partition_key=dynamodb.Attribute(name=table_schema.STUCK_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=table_schema.STUCK_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         return table
 
@@ -402,9 +401,7 @@ class JobsStack(Stack):
     ) -> lambda_.Function:
         # An explicit log group (retention, removal) and a role without the AWS managed
         # AWSLambdaBasicExecutionRole: the role may write to this one log group only.
-        log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", retention=self._log_retention, removal_policy=self._removal
-        )
+        log_group = logs.LogGroup(self, f"{construct_id}Logs", retention=self._log_retention, removal_policy=self._removal)
         role = iam.Role(
             self,
             f"{construct_id}Role",
@@ -472,6 +469,10 @@ class JobsStack(Stack):
         self.reaper_fn.add_to_role_policy(
             iam.PolicyStatement(sid="StuckIndexQuery", actions=["dynamodb:Query"], resources=[self.stuck_index_arn])
         )
+        # The adapter re-reads every index hit with a consistent GetItem before judging it.
+        self.reaper_fn.add_to_role_policy(
+            iam.PolicyStatement(sid="JobRead", actions=["dynamodb:GetItem"], resources=[self.table.table_arn])
+        )
         self.queue.grant_send_messages(self.reaper_fn)
         self.api.grant_mutation(self.reaper_fn, WORKER_MUTATION)
         events.Rule(
@@ -496,13 +497,10 @@ class JobsStack(Stack):
         five_minutes = Duration.minutes(5)
         alarms = {
             "DeadLetterQueueNotEmpty": (
-                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                    period=one_minute, statistic="Maximum"
-                ),
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=one_minute, statistic="Maximum"),
                 0,
                 cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                "Messages wait in the DLQ: jobs failed max_receive_count times and the DLQ consumer "
-                "has not marked them FAILED",
+                "Messages wait in the DLQ: jobs failed max_receive_count times and the DLQ consumer has not marked them FAILED",
             ),
             "JobQueueOldestMessageAge": (
                 self.queue.metric_approximate_age_of_oldest_message(period=one_minute, statistic="Maximum"),

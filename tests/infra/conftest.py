@@ -133,6 +133,12 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
     return Synthesized(stack, Template.from_json(document), document, outdir, report)
 
 
+@pytest.fixture
+def prod_context() -> dict[str, Any]:
+    """Context of the prod synthesis, bundling skipped (for tests that build their own app)."""
+    return {**SKIP_BUNDLING, **PROD_CONTEXT}
+
+
 @pytest.fixture(scope="session")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize({}, tmp_path_factory.mktemp("cdk-dev"))
