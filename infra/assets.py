@@ -62,10 +62,11 @@ PIP_PLATFORM: Final = "manylinux2014_aarch64"
 
 # Everything under the repo root is excluded except what the asset is built from, so the asset
 # hash changes only when runtime code or the dependency ranges change (and so fingerprinting never
-# walks .venv or node_modules).
-_ASSET_EXCLUDE: Final = [
+# walks .venv or node_modules). CDK's glob matching applies "*" at every depth, so each package is
+# re-included both as a directory and with everything below it.
+ASSET_EXCLUDE: Final = [
     "*",
-    *(f"!{name}" for name in RUNTIME_PACKAGES),
+    *(pattern for name in RUNTIME_PACKAGES for pattern in (f"!{name}", f"!{name}/**")),
     "!pyproject.toml",
     "**/__pycache__",
     "**/*.pyc",
@@ -192,7 +193,7 @@ def lambda_code(requirements: Sequence[str] | None = None) -> lambda_.Code:
     reqs = lambda_requirements() if requirements is None else list(requirements)
     return lambda_.Code.from_asset(
         str(REPO_ROOT),
-        exclude=_ASSET_EXCLUDE,
+        exclude=ASSET_EXCLUDE,
         ignore_mode=IgnoreMode.GLOB,
         bundling=BundlingOptions(
             image=LAMBDA_RUNTIME.bundling_image,

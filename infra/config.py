@@ -118,6 +118,10 @@ class JobsConfig:
         _check_range("max_receive_count", self.max_receive_count, 1, 1000)
         _check_range("queue_retention_days", self.queue_retention_days, 1, 14)
         _check_range("dlq_retention_days", self.dlq_retention_days, 1, 14)
+        if self.dlq_retention_days < self.queue_retention_days:
+            # A dead-lettered message keeps its original enqueue time (standard queues), so a DLQ
+            # that keeps messages for less time than the source queue could drop them on arrival.
+            raise ConfigError("dlq_retention_days must be >= queue_retention_days")
         _check_range("job_retention_days", self.job_retention_days, 1, 3650)
         _check_range("reaper_rate_minutes", self.reaper_rate_minutes, 1, 60)
         _check_range("queue_age_alarm_seconds", self.queue_age_alarm_seconds, 60, 1_209_600)

@@ -143,7 +143,10 @@ def _strings(stack_name: str, values: Any) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.outputs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.outputs",
+        description="Print the Amplify JS v6 amplify_outputs.json for a `cdk deploy --outputs-file` file.",
+    )
     parser.add_argument("outputs_file", type=Path, help="the file written by `cdk deploy --outputs-file`")
     parser.add_argument("--stack", default=None, help="stack name, if the file holds several stacks")
     args = parser.parse_args(argv)
