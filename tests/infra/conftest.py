@@ -46,6 +46,7 @@ PROD_CONTEXT = {
     "worker_max_concurrency": "50",
     "worker_timeout_seconds": "300",
     "max_receive_count": "5",
+    "api_key_expiry_days": "30",
 }
 
 
