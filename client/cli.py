@@ -129,20 +129,33 @@ def dev(
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the worker in this process.")] = True,
     concurrency: Annotated[int, typer.Option(help="Deliveries handled at once by the embedded worker.")] = 4,
     tasks: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_TASK_MODULES", help="Extra task modules.")] = "",
+    tls: Annotated[bool, typer.Option("--tls", envvar="APPSYNC_JOBS_TLS",
+                                      help="Serve HTTPS/WSS with a local certificate (Amplify JS needs wss://).")] = False,
+    lease_seconds: Annotated[int, typer.Option(envvar="JOBS_LEASE_SECONDS", help="Worker lease; heartbeats renew it.")] = 60,
 ) -> None:
     """Run the local AppSync-compatible API with its SQLite job store, queue and worker."""
     from devserver.runtime import LocalConfig, start_local
     from jobcore.settings import LOCAL_API_KEY
 
+    certificates = None
+    if tls:
+        from devserver.tls import ensure_certificates
+
+        certificates = ensure_certificates(data_dir)
     config = LocalConfig(
         host=host, port=port, data_dir=data_dir, api_key=api_key or LOCAL_API_KEY, embedded_worker=worker,
         concurrency=concurrency, task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
+        certfile=certificates.cert if certificates else None, keyfile=certificates.key if certificates else None,
+        lease_seconds=lease_seconds,
     )
 
     async def serve() -> None:
         server = await start_local(config)
         console.print(f"[green]appsync-jobs[/green] local API on [bold]{server.url}[/bold]")
         console.print(f"  real-time: {server.url.replace('http', 'ws', 1)}/realtime   API key: {config.api_key}")
+        if certificates:
+            console.print(f"  TLS: trust {certificates.ca.resolve()} (Node: NODE_EXTRA_CA_CERTS=<it>, "
+                          "Python client: APPSYNC_JOBS_CA_BUNDLE=<it>, browsers: import it as an authority)")
         console.print(f"  data: {config.data_dir.resolve()}   worker: {'embedded' if worker else 'external'}")
         try:
             await server.serve_task

@@ -36,6 +36,23 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "subscribers": state.pubsub.subscriber_count()})
 
 
+async def amplify_outputs(request: Request) -> JSONResponse:
+    """An ``amplify_outputs.json`` describing this server, the same shape the CDK stack outputs, so a
+    frontend switches between local and deployed by swapping one file."""
+    state: ServerState = request.app.state.appsync
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    return JSONResponse({
+        "version": "1",
+        "data": {
+            "url": f"{base}/graphql",
+            "aws_region": state.auth.region,
+            "api_key": sorted(state.auth.api_keys)[0],
+            "default_authorization_type": "API_KEY",
+            "authorization_types": ["AWS_IAM"],
+        },
+    })
+
+
 def create_app(state: ServerState, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
     transport_ws = TransportWsGraphQL(state)
     realtime = make_realtime_endpoint(LocalSubscriptionSource(state), state.auth)
@@ -45,6 +62,7 @@ def create_app(state: ServerState, *, extra_routes: list[BaseRoute] | None = Non
         WebSocketRoute("/graphql/realtime", realtime),
         WebSocketRoute("/graphql", transport_ws),
         Route("/health", health),
+        Route("/amplify_outputs.json", amplify_outputs),
         *(extra_routes or []),
     ]
     app = Starlette(
