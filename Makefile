@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: dev test setup lint typecheck unit bench synth clean
+.PHONY: dev test setup lint typecheck unit bench synth clean node browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ dev: setup
 	$(BIN)/appsync-jobs dev
 
 ## Lint, type-check and run the whole test suite.
-test: setup lint typecheck
+test: setup node browser lint typecheck
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -38,3 +38,18 @@ synth: setup
 
 clean:
 	rm -rf $(VENV) .appsync-jobs cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+# JavaScript side (Amplify JS tests, the web console): installed from the lock file when present.
+ifneq ($(wildcard package-lock.json),)
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+node: $(NODE_STAMP)
+else
+node:
+endif
+
+## Debian's Chromium for the browser tests (never a browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)

@@ -25,14 +25,20 @@ class LocalServer:
     process: subprocess.Popen[str]
     port: int
     data_dir: Path
+    tls: bool = False
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/graphql"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/graphql"
 
     @property
     def realtime_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/graphql/realtime"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/graphql/realtime"
+
+    @property
+    def ca_file(self) -> Path:
+        """The local CA that signed the --tls certificate (trust it: NODE_EXTRA_CA_CERTS, verify=...)."""
+        return self.data_dir / "tls" / "ca.pem"
 
     @property
     def host(self) -> str:
@@ -68,7 +74,7 @@ def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None,
         seen.append(line)
         if "local API on" in line:
             _drain(process)
-            return LocalServer(process, port, data_dir)
+            return LocalServer(process, port, data_dir, tls="--tls" in extra)
     process.kill()
     raise RuntimeError("local server did not start:\n" + "".join(seen))
 
