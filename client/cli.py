@@ -132,6 +132,10 @@ def dev(
     tls: Annotated[bool, typer.Option("--tls", envvar="APPSYNC_JOBS_TLS",
                                       help="Serve HTTPS/WSS with a local certificate (Amplify JS needs wss://).")] = False,
     lease_seconds: Annotated[int, typer.Option(envvar="JOBS_LEASE_SECONDS", help="Worker lease; heartbeats renew it.")] = 60,
+    visibility_margin: Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")] = 10,
+    retry_backoff_base: Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")] = 2,
+    reaper_interval: Annotated[float, typer.Option(envvar="JOBS_REAPER_INTERVAL")] = 30.0,
+    max_receive_count: Annotated[int, typer.Option(envvar="JOBS_MAX_RECEIVE_COUNT")] = 3,
 ) -> None:
     """Run the local AppSync-compatible API with its SQLite job store, queue and worker."""
     from devserver.runtime import LocalConfig, start_local
@@ -146,7 +150,8 @@ def dev(
         host=host, port=port, data_dir=data_dir, api_key=api_key or LOCAL_API_KEY, embedded_worker=worker,
         concurrency=concurrency, task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
         certfile=certificates.cert if certificates else None, keyfile=certificates.key if certificates else None,
-        lease_seconds=lease_seconds,
+        lease_seconds=lease_seconds, visibility_margin=visibility_margin, retry_backoff_base=retry_backoff_base,
+        reaper_interval=reaper_interval, max_receive_count=max_receive_count,
     )
 
     async def serve() -> None:
@@ -164,6 +169,33 @@ def dev(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+
+
+@app.command("worker")
+def worker_command(
+    url: Annotated[str, typer.Option("--url", envvar="APPSYNC_JOBS_URL", help="The server's GraphQL URL.")] = (
+        "http://127.0.0.1:8000/graphql"
+    ),
+    data_dir: Annotated[Path, typer.Option(envvar="APPSYNC_JOBS_DATA_DIR")] = Path(".appsync-jobs"),
+    concurrency: Annotated[int, typer.Option(help="Deliveries handled at once.")] = 4,
+    tasks: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_TASK_MODULES", help="Extra task modules.")] = "",
+    lease_seconds: Annotated[int, typer.Option(envvar="JOBS_LEASE_SECONDS")] = 60,
+    visibility_margin: Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")] = 10,
+    retry_backoff_base: Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")] = 2,
+    reaper_interval: Annotated[float, typer.Option(envvar="JOBS_REAPER_INTERVAL")] = 30.0,
+    ca_bundle: Annotated[Path | None, typer.Option(envvar="APPSYNC_JOBS_CA_BUNDLE")] = None,
+) -> None:
+    """Run worker processes beside `appsync-jobs dev --no-worker` (as many as you like, same data dir)."""
+    from devserver.runtime import LocalConfig, run_worker
+
+    config = LocalConfig(
+        data_dir=data_dir, concurrency=concurrency, lease_seconds=lease_seconds, visibility_margin=visibility_margin,
+        retry_backoff_base=retry_backoff_base, reaper_interval=reaper_interval,
+        task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()), certfile=ca_bundle,
+    )
+    console.print(f"[green]appsync-jobs[/green] worker on {data_dir.resolve()}, reporting to {url}")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(config, url))
 
 
 if __name__ == "__main__":

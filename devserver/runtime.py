@@ -51,6 +51,8 @@ class LocalConfig:
     max_receive_count: int = 3
     visibility_timeout: int = 90
     lease_seconds: int = 60
+    visibility_margin: int = 10
+    retry_backoff_base: int = 2
     reaper_interval: float = 30.0
     task_modules: tuple[str, ...] = ()
     certfile: Path | None = None
@@ -60,11 +62,14 @@ class LocalConfig:
     def scheme(self) -> str:
         return "https" if self.certfile else "http"
 
-    def settings(self, port: int | None = None) -> Settings:
+    def settings(self, port: int | None = None, *, graphql_url: str | None = None) -> Settings:
         return Settings(
             backend="local",
             region=self.region,
-            graphql_url=f"{self.scheme}://127.0.0.1:{port or self.port}/graphql",
+            graphql_url=graphql_url or f"{self.scheme}://127.0.0.1:{port or self.port}/graphql",
+            lease_seconds=self.lease_seconds,
+            visibility_margin_seconds=self.visibility_margin,
+            retry_backoff_base_seconds=self.retry_backoff_base,
             data_dir=self.data_dir,
             max_receive_count=self.max_receive_count,
             visibility_timeout_seconds=self.visibility_timeout,
@@ -107,7 +112,7 @@ def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBa
         registry=registry,
         settings=settings,
         queue_for=queues.__getitem__,
-        runner=RunnerConfig(lease_seconds=config.lease_seconds),
+        runner=RunnerConfig.from_settings(settings),
     )
     configure(deps)
     loop = asyncio.get_running_loop()
@@ -216,3 +221,18 @@ async def _wait_started(started: asyncio.Event, serve_task: Awaitable[None]) -> 
     if waiter not in done:
         waiter.cancel()
         raise RuntimeError("the local server failed to start (is the port in use?)")
+
+
+async def run_worker(config: LocalConfig, graphql_url: str) -> None:
+    """``appsync-jobs worker``: only the queue consumers, beside a server (or several) on the same data.
+
+    Reports go to ``graphql_url`` over SigV4, exactly as the embedded worker's and the cloud's do.
+    """
+    settings = config.settings(graphql_url=graphql_url)
+    backend = local_backend(settings)
+    loops = start_worker_loops(config, settings, backend)
+    try:
+        await asyncio.gather(*loops.tasks)
+    finally:
+        await loops.stop()
+        backend.database.close()

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from jobcore.errors import InvalidTransition, JobNotFound, JobsError, LeaseHeld, StaleLease, UnknownTask
 from jobcore.limits import MAX_RESULT_BYTES, check_json
 from jobcore.registry import CancelledByRequest, NonRetryableError, TaskRegistry
+from jobcore.settings import Settings
 from jobcore.wire import JobShape
 
 logger = logging.getLogger("appsync_jobs.runner")
@@ -54,12 +55,22 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:
+    """Timing of one attempt; build it from ``Settings`` with ``RunnerConfig.from_settings``."""
+
     lease_seconds: int = 60
     #: Extra hiding beyond the lease, so the message reappears only after a dead attempt's lease lapsed.
     visibility_margin_seconds: int = 10
     min_progress_interval: float = 0.2
     retry_backoff_base_seconds: int = 2
     retry_backoff_max_seconds: int = 300
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunnerConfig:
+        return cls(
+            lease_seconds=settings.lease_seconds,
+            visibility_margin_seconds=settings.visibility_margin_seconds,
+            retry_backoff_base_seconds=settings.retry_backoff_base_seconds,
+        )
 
 
 class _RunningTask:

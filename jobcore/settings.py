@@ -31,6 +31,10 @@ class Settings:
     visibility_timeout_seconds: int = 900
     #: Extra modules whose import registers user tasks (comma separated in the environment).
     task_modules: tuple[str, ...] = ()
+    #: How long a worker's claim lasts without a heartbeat; a crashed attempt is retried after it lapses.
+    lease_seconds: int = 60
+    visibility_margin_seconds: int = 10
+    retry_backoff_base_seconds: int = 2
     access_key_id: str | None = None
     secret_access_key: str | None = None
     session_token: str | None = None
@@ -52,6 +56,9 @@ class Settings:
             retention_days=int(env.get("JOBS_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)),
             max_receive_count=int(env.get("JOBS_MAX_RECEIVE_COUNT", "3")),
             visibility_timeout_seconds=int(env.get("JOBS_VISIBILITY_TIMEOUT", "900")),
+            lease_seconds=int(env.get("JOBS_LEASE_SECONDS", "60")),
+            visibility_margin_seconds=int(env.get("JOBS_VISIBILITY_MARGIN", "10")),
+            retry_backoff_base_seconds=int(env.get("JOBS_RETRY_BACKOFF_BASE", "2")),
             task_modules=tuple(m.strip() for m in env.get("APPSYNC_JOBS_TASK_MODULES", "").split(",") if m.strip()),
             access_key_id=env.get("APPSYNC_JOBS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID) if local else None,
             secret_access_key=env.get("APPSYNC_JOBS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY) if local else None,

@@ -52,7 +52,6 @@ def deps() -> WorkerDeps:
     global _deps
     if _deps is None:
         import functools
-        import os
 
         from jobcore.bootstrap import queue_for_visibility, reporter_from_settings
         from worker.tasks import load_registry
@@ -63,7 +62,7 @@ def deps() -> WorkerDeps:
             registry=load_registry(settings.task_modules),
             settings=settings,
             queue_for=functools.cache(lambda arn: queue_for_visibility(settings, arn)),
-            runner=RunnerConfig(lease_seconds=int(os.environ.get("JOBS_LEASE_SECONDS", "60"))),
+            runner=RunnerConfig.from_settings(settings),
         )
     return _deps
 
