@@ -183,6 +183,9 @@ def worker_command(
     visibility_margin: Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")] = 10,
     retry_backoff_base: Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")] = 2,
     reaper_interval: Annotated[float, typer.Option(envvar="JOBS_REAPER_INTERVAL")] = 30.0,
+    max_receive_count: Annotated[int, typer.Option(envvar="JOBS_MAX_RECEIVE_COUNT")] = 3,
+    visibility_timeout: Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_TIMEOUT",
+                                                    help="Seconds a received message stays hidden before its claim.")] = 90,
     ca_bundle: Annotated[Path | None, typer.Option(envvar="APPSYNC_JOBS_CA_BUNDLE")] = None,
 ) -> None:
     """Run worker processes beside `appsync-jobs dev --no-worker` (as many as you like, same data dir)."""
@@ -190,8 +193,8 @@ def worker_command(
 
     config = LocalConfig(
         data_dir=data_dir, concurrency=concurrency, lease_seconds=lease_seconds, visibility_margin=visibility_margin,
-        retry_backoff_base=retry_backoff_base, reaper_interval=reaper_interval,
-        task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()), certfile=ca_bundle,
+        retry_backoff_base=retry_backoff_base, reaper_interval=reaper_interval, max_receive_count=max_receive_count,
+        visibility_timeout=visibility_timeout, task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()), certfile=ca_bundle,
     )
     console.print(f"[green]appsync-jobs[/green] worker on {data_dir.resolve()}, reporting to {url}")
     with contextlib.suppress(KeyboardInterrupt):
