@@ -40,3 +40,16 @@ def ledger(ctx: TaskContext) -> Any:
     with (ledger_dir / "writes.log").open("a") as log:
         log.write(ctx.idempotency_key + "\n")
     return {"value": payload.get("value")}
+
+
+EXECUTIONS: list[str] = []
+
+
+@task("test-count", time_limit_seconds=60)
+def count(ctx: TaskContext) -> Any:
+    """Records each execution in-process, slowly enough that concurrent deliveries overlap."""
+    import time
+
+    EXECUTIONS.append(ctx.job_id)
+    time.sleep(float((ctx.payload or {}).get("seconds", 0.3)))
+    return {"ran": True}
