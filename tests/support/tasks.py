@@ -53,3 +53,9 @@ def count(ctx: TaskContext) -> Any:
     EXECUTIONS.append(ctx.job_id)
     time.sleep(float((ctx.payload or {}).get("seconds", 0.3)))
     return {"ran": True}
+
+
+@task("test-crash", time_limit_seconds=60)
+def crash(ctx: TaskContext) -> Any:
+    """Kills the worker process mid-task, every time: a poison job no retry can get through."""
+    os._exit(17)
