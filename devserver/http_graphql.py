@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -25,6 +26,8 @@ from devserver.state import ServerState
 MAX_BODY_BYTES = 1_048_576
 #: A query document longer than this is refused without being parsed.
 MAX_QUERY_CHARS = 65_536
+#: Token budget of one document (aliases and selections included): stops amplification before execution.
+MAX_QUERY_TOKENS = 5_000
 
 AWS_RESPONSE_HEADERS = {"content-type": "application/json;charset=UTF-8"}
 
@@ -56,7 +59,7 @@ async def graphql_post(request: Request) -> Response:
         return _error_response(401, exc.error_type, exc.message)
 
     try:
-        payload = json.loads(body)
+        payload = json.loads(body)  # RecursionError for absurd nesting is caught below
         if not isinstance(payload, dict):
             raise TypeError("the body must be a JSON object")
         query = payload.get("query")
@@ -66,13 +69,14 @@ async def graphql_post(request: Request) -> Response:
             raise TypeError("'query' must be a string and 'variables' an object")
         if operation_name is not None and not isinstance(operation_name, str):
             raise TypeError("'operationName' must be a string")
-    except (ValueError, TypeError) as exc:
-        return _error_response(400, "BadRequestException", f"Invalid request body: {exc}")
-    if len(query) > MAX_QUERY_CHARS:
+    except (ValueError, TypeError, RecursionError) as exc:
+        return _error_response(400, "BadRequestException", f"Invalid request body: {str(exc)[:200]}")
+
+    refusal = _document_refusal(query, operation_name)
+    if refusal is not None:
         return JSONResponse(
-            {"data": None, "errors": [{"errorType": "ValidationError", "path": None, "locations": None,
-                                       "message": f"Query document is {len(query)} characters; the limit is "
-                                                  f"{MAX_QUERY_CHARS}"}]},
+            {"data": None, "errors": [{"errorType": "ValidationError", "path": None, "locations": None, "data": None,
+                                       "errorInfo": None, "message": refusal}]},
             headers=AWS_RESPONSE_HEADERS,
         )
 
@@ -104,3 +108,24 @@ def _source_ips(request: Request, headers: dict[str, str]) -> list[str]:
     forwarded = [ip.strip() for ip in headers.get("x-forwarded-for", "").split(",") if ip.strip()]
     peer = request.client.host if request.client else "127.0.0.1"
     return [*forwarded, peer]
+
+
+def _document_refusal(query: str, operation_name: str | None) -> str | None:
+    """Why a document is refused before execution, or None. Cheap checks that keep hostile documents
+    (huge, token floods, ambiguous operations) from reaching the executor."""
+    if len(query) > MAX_QUERY_CHARS:
+        return f"Query document is {len(query)} characters; the limit is {MAX_QUERY_CHARS}"
+    try:
+        document = parse(query, max_tokens=MAX_QUERY_TOKENS)
+    except GraphQLError as exc:
+        return f"Validation error: {exc.message}"
+    except RecursionError:
+        return "Validation error: the document is nested too deeply"
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) > 1:
+        return "Validation error: an operationName is required when the document has several operations"
+    if operation_name is not None and operation_name not in {op.name.value for op in operations if op.name}:
+        return f"Validation error: unknown operation named '{operation_name[:100]}'"
+    if not operations:
+        return "Validation error: the document has no operation to run"
+    return None

@@ -19,8 +19,8 @@ def _parse_awsjson(value: Any) -> Any:
         raise ValueError(f"Variable has an invalid value: {json.dumps(value)[:100]} is not a valid 'AWSJSON' (a JSON string)")
     try:
         parsed = json.loads(value)
-    except ValueError as exc:
-        raise ValueError(f"Unable to parse {value[:100]!r} as valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"Unable to parse {value[:100]!r} as valid JSON: {str(exc)[:200]}") from exc
     check_json("AWSJSON value", parsed, max_bytes=10_000_000)  # depth guard; sizes are checked per field
     return parsed
 
