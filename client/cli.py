@@ -194,7 +194,8 @@ def worker_command(
     config = LocalConfig(
         data_dir=data_dir, concurrency=concurrency, lease_seconds=lease_seconds, visibility_margin=visibility_margin,
         retry_backoff_base=retry_backoff_base, reaper_interval=reaper_interval, max_receive_count=max_receive_count,
-        visibility_timeout=visibility_timeout, task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()), certfile=ca_bundle,
+        visibility_timeout=visibility_timeout, certfile=ca_bundle,
+        task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
     )
     console.print(f"[green]appsync-jobs[/green] worker on {data_dir.resolve()}, reporting to {url}")
     with contextlib.suppress(KeyboardInterrupt):

@@ -8,7 +8,6 @@ import random
 import sqlite3
 import string
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest

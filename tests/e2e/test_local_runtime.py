@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import requests
-from support.server import API_KEY, LocalServer, start_server
 
 from client.api import JobsApiError, JobsClient
 from client.config import ClientConfig
 from client.models import Job, JobStatus
+from support.server import API_KEY, LocalServer, start_server
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +171,35 @@ def test_graphql_transport_ws_endpoint_streams_updates(server: LocalServer) -> N
     events = asyncio.run(asyncio.wait_for(listen(), 20))
     assert events[0]["id"] == job_id
     assert events[-1]["status"] == "CANCELLED"
+
+
+def test_killing_the_server_mid_job_loses_nothing(tmp_path: Path) -> None:
+    fast = {"JOBS_LEASE_SECONDS": "2", "JOBS_VISIBILITY_MARGIN": "1", "JOBS_MAX_RECEIVE_COUNT": "10"}
+    first = start_server(tmp_path, env=fast)
+    ids = []
+    for _ in range(6):
+        job = post(first, 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 1.5, \\"steps\\": 5}"}) { id } }')
+        ids.append(job.json()["data"]["submitJob"]["id"])
+
+    async def until_running(server: LocalServer) -> None:
+        async with JobsClient(ClientConfig(url=server.url, api_key=API_KEY)) as client:
+            running = asyncio.Event()
+            waiter = asyncio.ensure_future(
+                client.wait(ids[0], on_update=lambda j: running.set() if j.status is JobStatus.RUNNING else None)
+            )
+            await asyncio.wait_for(running.wait(), 15)
+            waiter.cancel()
+
+    asyncio.run(until_running(first))
+    first.stop(kill=True)  # kill -9 with jobs in flight
+    second = start_server(tmp_path, env=fast)
+    try:
+        async def finish_all() -> list[Job]:
+            async with JobsClient(ClientConfig(url=second.url, api_key=API_KEY)) as client:
+                return list(await asyncio.gather(*(client.wait(job_id, timeout=60) for job_id in ids)))
+
+        finals = asyncio.run(finish_all())
+    finally:
+        second.stop()
+    assert [job.status for job in finals] == [JobStatus.SUCCEEDED] * len(ids)
+    assert max(job.attempts for job in finals) >= 2  # the interrupted attempts were retried

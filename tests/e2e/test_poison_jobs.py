@@ -64,7 +64,7 @@ def test_a_job_that_kills_its_worker_is_dead_lettered_and_failed(tmp_path: Path)
                 while not waiter.done() and time.monotonic() < deadline:
                     # Each worker process takes the job and dies with it; start the next one.
                     worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    done, _ = await asyncio.wait(
+                    await asyncio.wait(
                         {waiter, loop.run_in_executor(None, worker.wait)}, return_when=asyncio.FIRST_COMPLETED
                     )
                     if worker.poll() is None:

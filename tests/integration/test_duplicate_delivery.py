@@ -83,7 +83,7 @@ def test_sequential_redelivery_runs_once(services: Services) -> None:
     done = services.store.get(job_id)
     second = deliver(sqs_event(job_id, receive_count=2))
     assert first == second == {"batchItemFailures": []}  # the duplicate is acknowledged, not retried
-    assert tasks.EXECUTIONS == [job_id]
+    assert [job_id] == tasks.EXECUTIONS
     assert services.store.get(job_id) == done  # untouched: SUCCEEDED stays SUCCEEDED, same version
     assert done is not None and (done.status, done.attempts) == (JobStatus.SUCCEEDED, 1)
 
@@ -103,7 +103,7 @@ def test_concurrent_duplicates_run_once(services: Services) -> None:
     for thread in threads:
         thread.join(timeout=30)
 
-    assert tasks.EXECUTIONS == [job_id]
+    assert [job_id] == tasks.EXECUTIONS
     job = services.store.get(job_id)
     assert job is not None and (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
     # The loser either saw a live lease (handed back to the queue, to be acknowledged later) or a finished job.
@@ -111,4 +111,4 @@ def test_concurrent_duplicates_run_once(services: Services) -> None:
     assert sorted(len(f) for f in failures) in ([0, 0], [0, 1])
     # And when the handed-back copy comes round again, nothing runs.
     assert deliver(sqs_event(job_id, receive_count=2)) == {"batchItemFailures": []}
-    assert tasks.EXECUTIONS == [job_id]
+    assert [job_id] == tasks.EXECUTIONS

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.events import IAM_IDENTITY, appsync_event, load
-from support.services import sqlite_services
 
 import resolvers.handler as handler
 from jobcore.service import Services
 from resolvers.envelope import ERROR_KEY
+from support.events import IAM_IDENTITY, appsync_event, load
+from support.services import sqlite_services
 from worker.tasks import load_registry
 
 

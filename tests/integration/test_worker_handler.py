@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.events import sqs_event
-from support.services import DirectReporter, sqlite_services
 
 import worker.handler as handler
 from jobcore import service
@@ -17,6 +15,8 @@ from jobcore.domain.job import JobStatus
 from jobcore.runner import RunnerConfig
 from jobcore.service import Services
 from jobcore.settings import Settings
+from support.events import sqs_event
+from support.services import DirectReporter, sqlite_services
 from worker.deps import WorkerDeps, configure
 from worker.tasks import load_registry
 
