@@ -36,7 +36,7 @@ class AuthRules:
     def permits(self, mode: AuthMode, type_name: str, field_name: str) -> bool:
         modes = self.allowed.get((type_name, field_name))
         if modes is None:  # introspection and anything the contract does not name
-            return mode is self.default_mode or type_name.startswith("__")
+            return mode is self.default_mode or type_name.startswith("__") or field_name.startswith("__")
         return mode in modes
 
     @classmethod

@@ -1,0 +1,195 @@
+"""The local endpoint as AppSync clients see it, on the wire: gql's AppSync transports with API key and IAM,
+and every negative case the real AppSync answers in a particular way."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+import websockets
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from gql import Client, GraphQLRequest
+from gql.transport.aiohttp import AIOHTTPTransport
+from gql.transport.appsync_auth import AppSyncApiKeyAuthentication, AppSyncAuthentication, AppSyncIAMAuthentication
+from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
+from gql.transport.exceptions import TransportQueryError, TransportServerError
+
+from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
+from support.server import API_KEY, LocalServer, start_server
+
+CREDENTIALS = Credentials(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY)
+SUBMIT = 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 0.4, \\"steps\\": 2}"}) { id status createdAt } }'
+SUBSCRIBE = "subscription($id: ID!) { onJobUpdated(id: $id) { id status progress updatedAt } }"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    running = start_server(tmp_path_factory.mktemp("fidelity"))
+    yield running
+    running.stop()
+
+
+def api_key_auth(server: LocalServer, key: str = API_KEY) -> AppSyncApiKeyAuthentication:
+    return AppSyncApiKeyAuthentication(host=server.host, api_key=key)
+
+
+def iam_auth(server: LocalServer, credentials: Credentials = CREDENTIALS) -> AppSyncIAMAuthentication:
+    return AppSyncIAMAuthentication(host=server.host, region_name=LOCAL_REGION, credentials=credentials)
+
+
+async def submit_and_follow(server: LocalServer, auth: AppSyncAuthentication) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async with Client(transport=AIOHTTPTransport(url=server.url, auth=auth)) as http:
+        job = (await http.execute(GraphQLRequest(SUBMIT)))["submitJob"]
+    events: list[dict[str, Any]] = []
+    transport = AppSyncWebsocketsTransport(url=server.realtime_url, auth=auth)
+    async with Client(transport=transport) as realtime:
+        async for event in realtime.subscribe(GraphQLRequest(SUBSCRIBE, variable_values={"id": job["id"]})):
+            events.append(event["onJobUpdated"])
+            if event["onJobUpdated"]["status"] == "SUCCEEDED":
+                break
+    return job, events
+
+
+@pytest.mark.parametrize("mode", ["api_key", "iam"])
+async def test_gql_unchanged_submits_subscribes_and_closes_promptly(server: LocalServer, mode: str) -> None:
+    auth = api_key_auth(server) if mode == "api_key" else iam_auth(server)
+    started = time.monotonic()
+    job, events = await asyncio.wait_for(submit_and_follow(server, auth), 20)
+    elapsed = time.monotonic() - started
+    assert job["status"] == "PENDING"
+    assert events[-1] == {"id": job["id"], "status": "SUCCEEDED", "progress": 100, "updatedAt": events[-1]["updatedAt"]}
+    assert elapsed < 8  # the job takes 0.4 s; closing does not wait gql's 10 s close timeout
+
+
+def test_awsdatetime_is_iso8601_with_milliseconds_and_z(server: LocalServer) -> None:
+    job = requests.post(server.url, json={"query": SUBMIT}, headers={"x-api-key": API_KEY}, timeout=10).json()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", job["data"]["submitJob"]["createdAt"])
+
+
+def signed_headers(
+    server: LocalServer, body: str, *, secret: str = LOCAL_SECRET_ACCESS_KEY, at: datetime | None = None
+) -> dict[str, str]:
+    request = AWSRequest(method="POST", url=f"https://{server.host}/graphql", data=body,
+                         headers={"content-type": "application/json", "host": server.host})
+    signer = SigV4Auth(Credentials(LOCAL_ACCESS_KEY_ID, secret), "appsync", LOCAL_REGION)
+    if at is None:
+        signer.add_auth(request)
+    else:
+        request.context["timestamp"] = at.strftime("%Y%m%dT%H%M%SZ")
+        request.headers["X-Amz-Date"] = request.context["timestamp"]
+        canonical = signer.canonical_request(request)
+        signature = signer.signature(signer.string_to_sign(request, canonical), request)
+        request.headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={LOCAL_ACCESS_KEY_ID}/{at:%Y%m%d}/{LOCAL_REGION}/appsync/aws4_request, "
+            f"SignedHeaders={signer.signed_headers(signer.headers_to_sign(request))}, Signature={signature}"
+        )
+    return dict(request.headers)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda s, b: {"x-api-key": "da2-wrong"}, id="wrong-api-key"),
+        pytest.param(lambda s, b: {}, id="no-credentials"),
+        pytest.param(lambda s, b: signed_headers(s, b, secret="not-the-secret"), id="bad-signature"),
+        pytest.param(lambda s, b: signed_headers(s, b, at=datetime.now(UTC) - timedelta(minutes=16)), id="replayed-too-late"),
+        pytest.param(lambda s, b: {**signed_headers(s, b), "x-amz-date": "20200101T000000Z"}, id="tampered-date"),
+    ],
+)
+def test_request_level_auth_failures_are_401_unauthorized_exception(server: LocalServer, headers: Any) -> None:
+    body = json.dumps({"query": "{ __typename }"})
+    response = requests.post(server.url, data=body, headers={"content-type": "application/json", **headers(server, body)},
+                             timeout=10)
+    assert response.status_code == 401
+    assert response.headers["x-amzn-ErrorType"] == "UnauthorizedException"
+    assert response.json()["errors"][0]["errorType"] == "UnauthorizedException"
+
+
+def test_a_valid_iam_signature_is_accepted(server: LocalServer) -> None:
+    body = json.dumps({"query": "{ __typename }"})
+    response = requests.post(server.url, data=body, headers=signed_headers(server, body), timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_wrong_api_key_on_the_socket_is_a_connection_error(server: LocalServer) -> None:
+    transport = AppSyncWebsocketsTransport(url=server.realtime_url, auth=api_key_auth(server, "da2-wrong"))
+    with pytest.raises(TransportServerError, match=r"UnauthorizedException|not authorized"):
+        async with Client(transport=transport):
+            pass
+
+
+async def test_a_query_over_the_socket_is_unsupported(server: LocalServer) -> None:
+    transport = AppSyncWebsocketsTransport(url=server.realtime_url, auth=api_key_auth(server))
+    async with Client(transport=transport) as session:
+        with pytest.raises(TransportQueryError) as refused:
+            async for _ in session.subscribe(GraphQLRequest('query { job(id: "x") { id } }')):
+                pass
+    assert refused.value.errors is not None  # gql hands over the AppSync error payload whole
+    assert refused.value.errors[0]["errors"][0]["errorType"] == "UnsupportedOperation"
+
+
+async def test_an_invalid_subscription_document_is_a_validation_error(server: LocalServer) -> None:
+    transport = AppSyncWebsocketsTransport(url=server.realtime_url, auth=api_key_auth(server))
+    async with Client(transport=transport) as session:
+        with pytest.raises(TransportQueryError) as refused:
+            async for _ in session.subscribe(GraphQLRequest('subscription { onJobUpdated(id: "x") { nope } }')):
+                pass
+    assert refused.value.errors is not None
+    assert "nope" in refused.value.errors[0]["errors"][0]["message"]
+
+
+def _header(server: LocalServer) -> str:
+    return base64.b64encode(json.dumps({"host": server.host, "x-api-key": API_KEY}).encode()).decode()
+
+
+async def test_more_subscriptions_than_the_limit_on_one_connection(server: LocalServer) -> None:
+    url = f"{server.realtime_url}?header={_header(server)}&payload=e30="
+    async with websockets.connect(url, subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        authorization = {"host": server.host, "x-api-key": API_KEY}
+        for n in range(101):
+            data = json.dumps({"query": SUBSCRIBE, "variables": {"id": str(uuid.uuid4())}})
+            await socket.send(json.dumps({"id": str(n), "type": "start",
+                                          "payload": {"data": data, "extensions": {"authorization": authorization}}}))
+        answers: dict[str, dict[str, Any]] = {}
+        while len(answers) < 101:
+            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            if message["type"] in ("start_ack", "error"):
+                answers[message["id"]] = message
+    assert [answers[str(n)]["type"] for n in range(100)] == ["start_ack"] * 100
+    assert answers["100"]["type"] == "error"
+    assert answers["100"]["payload"]["errors"][0]["errorType"] == "MaxSubscriptionsReachedError"
+
+
+def test_api_key_calling_update_job_is_denied_at_the_field(server: LocalServer) -> None:
+    body = {"query": 'mutation { updateJob(input: {id: "x", leaseToken: "t", status: RUNNING}) { id } }'}
+    answer = requests.post(server.url, json=body, headers={"x-api-key": API_KEY}, timeout=10)
+    assert answer.status_code == 200
+    error = answer.json()["errors"][0]
+    assert (error["errorType"], error["message"]) == ("Unauthorized", "Not Authorized to access updateJob on type Mutation")
+
+
+def test_iam_may_call_update_job(server: LocalServer) -> None:
+    body = json.dumps({"query": 'mutation { updateJob(input: {id: "missing", leaseToken: "t", status: RUNNING}) { id } }'})
+    answer = requests.post(server.url, data=body, headers=signed_headers(server, body), timeout=10).json()
+    assert answer["errors"][0]["errorType"] == "NotFound"  # authorised; the job simply does not exist
+
+
+def test_malformed_awsjson_is_a_validation_error(server: LocalServer) -> None:
+    body = {"query": 'mutation { submitJob(input: {type: "echo", payload: "{oops"}) { id } }'}
+    answer = requests.post(server.url, json=body, headers={"x-api-key": API_KEY}, timeout=10).json()
+    assert answer["data"] is None
+    assert answer["errors"][0]["errorType"] == "ValidationError"
