@@ -44,7 +44,10 @@ DEADLINE_GRACE_SECONDS = 60
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, at the millisecond precision AWSDateTime and the stores keep, so a job compares equal to
+    itself after a round trip through any store."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def new_job_id() -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
-from jobcore.errors import QueueError
+from jobcore.errors import JobsError
 from jobcore.ports import JobQueue
 from jobcore.registry import TaskRegistry
 from jobcore.runner import JobReporter, RunnerConfig
@@ -33,7 +33,7 @@ class WorkerDeps:
         def extend(seconds: int) -> None:
             try:
                 queue.change_visibility(receipt_handle, seconds)
-            except QueueError as exc:  # the message is no longer ours to hide; the lease still rules
+            except JobsError as exc:  # the message is no longer ours to hide; the lease still rules
                 logger.warning("could not extend visibility: %s", exc)
 
         return extend

@@ -38,7 +38,10 @@ class SqsJobQueue(JobQueue):
         }
         if visibility_timeout is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout
-        reply = self.client.receive_message(**kwargs)
+        try:
+            reply = self.client.receive_message(**kwargs)
+        except ClientError as exc:
+            raise QueueError(f"could not receive from {self.queue_url}: {exc}") from exc
         return [
             ReceivedMessage(
                 message_id=m["MessageId"],
@@ -51,7 +54,10 @@ class SqsJobQueue(JobQueue):
         ]
 
     def _delete(self, receipt_handle: str) -> None:
-        self.client.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt_handle)
+        try:
+            self.client.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt_handle)
+        except ClientError as exc:
+            raise QueueError(f"could not delete from {self.queue_url}: {exc}") from exc
 
     def _change_visibility(self, receipt_handle: str, seconds: int) -> None:
         try:
