@@ -193,3 +193,10 @@ def test_malformed_awsjson_is_a_validation_error(server: LocalServer) -> None:
     answer = requests.post(server.url, json=body, headers={"x-api-key": API_KEY}, timeout=10).json()
     assert answer["data"] is None
     assert answer["errors"][0]["errorType"] == "ValidationError"
+
+
+def test_a_subscription_posted_over_http_is_a_bad_request(server: LocalServer) -> None:
+    body = {"query": 'subscription { onJobUpdated(id: "x") { id } }'}
+    answer = requests.post(server.url, json=body, headers={"x-api-key": API_KEY}, timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0] == {"errorType": "BadRequestException", "message": "Subscriptions over MQTT is not supported."}
