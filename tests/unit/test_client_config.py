@@ -1,0 +1,35 @@
+"""The client finds the API from flags, environment or an amplify_outputs.json (local server or CDK stack)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from client.config import ClientConfig, realtime_url_for
+
+
+def test_realtime_urls_follow_appsync_rules() -> None:
+    assert realtime_url_for("https://abc.appsync-api.eu-west-1.amazonaws.com/graphql") == (
+        "wss://abc.appsync-realtime-api.eu-west-1.amazonaws.com/graphql"
+    )
+    assert realtime_url_for("https://api.example.com/graphql") == "wss://api.example.com/graphql/realtime"
+    assert realtime_url_for("http://127.0.0.1:8000/graphql") == "ws://127.0.0.1:8000/graphql/realtime"
+
+
+def test_amplify_outputs_file_configures_url_key_and_region(tmp_path: Path) -> None:
+    outputs = tmp_path / "amplify_outputs.json"
+    outputs.write_text(json.dumps({"version": "1", "data": {
+        "url": "https://abc.appsync-api.us-west-2.amazonaws.com/graphql", "aws_region": "us-west-2",
+        "api_key": "da2-deployed", "default_authorization_type": "API_KEY", "authorization_types": ["AWS_IAM"]}}))
+    config = ClientConfig.from_env({"APPSYNC_JOBS_OUTPUTS": str(outputs)})
+    assert (config.url, config.api_key, config.region, config.iam) == (
+        "https://abc.appsync-api.us-west-2.amazonaws.com/graphql", "da2-deployed", "us-west-2", False)
+    assert config.host == "abc.appsync-api.us-west-2.amazonaws.com"
+
+
+def test_environment_and_flags_override_the_file(tmp_path: Path) -> None:
+    outputs = tmp_path / "o.json"
+    outputs.write_text(json.dumps({"data": {"url": "https://x/graphql", "api_key": "k1"}}))
+    config = ClientConfig.from_env({"APPSYNC_JOBS_OUTPUTS": str(outputs), "APPSYNC_JOBS_API_KEY": "k2",
+                                    "APPSYNC_JOBS_AUTH": "iam"}, url="https://y/graphql")
+    assert (config.url, config.api_key, config.iam) == ("https://y/graphql", "k2", True)
