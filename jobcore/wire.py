@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from jobcore.domain.job import Job, JobFailure, JobStatus
+from jobcore.domain.job import Job, JobFailure, JobStatus, JobUpdate
 from jobcore.errors import ValidationError
 
 MESSAGE_VERSION = 1
@@ -50,8 +50,12 @@ def parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _optional_dt(value: datetime | None) -> str | None:
+def format_optional_datetime(value: datetime | None) -> str | None:
     return format_datetime(value) if value is not None else None
+
+
+def parse_optional_datetime(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
 
 
 def job_to_graphql(job: Job) -> JobShape:
@@ -69,8 +73,8 @@ def job_to_graphql(job: Job) -> JobShape:
         "version": job.version,
         "createdAt": format_datetime(job.created_at),
         "updatedAt": format_datetime(job.updated_at),
-        "startedAt": _optional_dt(job.started_at),
-        "finishedAt": _optional_dt(job.finished_at),
+        "startedAt": format_optional_datetime(job.started_at),
+        "finishedAt": format_optional_datetime(job.finished_at),
     }
 
 
@@ -102,3 +106,17 @@ def decode_message(body: str) -> str:
     if not isinstance(job_id, str) or not job_id:
         raise ValidationError(f"malformed job message: {body[:200]!r}")
     return job_id
+
+
+def update_from_graphql(fields: dict[str, Any]) -> JobUpdate:
+    """``UpdateJobInput`` (AWSJSON already parsed) as the state machine's ``JobUpdate``."""
+    error = fields.get("error")
+    return JobUpdate(
+        lease_token=fields.get("leaseToken"),
+        status=JobStatus(fields["status"]) if fields.get("status") else None,
+        progress=fields.get("progress"),
+        message=fields.get("message"),
+        result=fields.get("result"),
+        error=JobFailure(str(error["type"]), str(error["message"])) if error else None,
+        lease_seconds=fields.get("leaseSeconds"),
+    )

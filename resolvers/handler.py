@@ -14,11 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import service
 from jobcore.auth import Caller, caller_from_appsync_identity
-from jobcore.domain.job import JobFailure, JobStatus, JobUpdate
 from jobcore.errors import JobsError, ValidationError
 from jobcore.service import Services
 from jobcore.settings import Settings
-from jobcore.wire import JobShape, job_to_graphql
+from jobcore.wire import JobShape, job_to_graphql, update_from_graphql
 from resolvers.envelope import wrap_error
 from worker.tasks import load_registry
 
@@ -73,16 +72,7 @@ def cancel_job(id: str) -> JobShape:
 
 @app.resolver(type_name="Mutation", field_name="updateJob")
 def update_job(input: dict[str, Any]) -> JobShape:
-    error = input.get("error")
-    update = JobUpdate(
-        lease_token=input.get("leaseToken"),
-        status=JobStatus(input["status"]) if input.get("status") else None,
-        progress=input.get("progress"),
-        message=input.get("message"),
-        result=input.get("result"),
-        error=JobFailure(str(error["type"]), str(error["message"])) if error else None,
-        lease_seconds=input.get("leaseSeconds"),
-    )
+    update = update_from_graphql(input)
     return job_to_graphql(service.update_job(services(), _caller(), str(input["id"]), update))
 
 

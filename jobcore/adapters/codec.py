@@ -7,19 +7,10 @@ SQLite has no map type, and the text round-trips exactly what the client sent.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from jobcore.domain.job import Job, JobFailure, JobStatus
-from jobcore.wire import format_datetime, parse_datetime
-
-
-def _dt(value: datetime | None) -> str | None:
-    return format_datetime(value) if value is not None else None
-
-
-def _parse_dt(value: str | None) -> datetime | None:
-    return parse_datetime(value) if value else None
+from jobcore.wire import format_datetime, format_optional_datetime, parse_datetime, parse_optional_datetime
 
 
 def job_to_record(job: Job) -> dict[str, Any]:
@@ -36,14 +27,14 @@ def job_to_record(job: Job) -> dict[str, Any]:
         "attempts": job.attempts,
         "cancelRequested": job.cancel_requested,
         "version": job.version,
-        "createdAt": _dt(job.created_at),
-        "updatedAt": _dt(job.updated_at),
-        "startedAt": _dt(job.started_at),
-        "finishedAt": _dt(job.finished_at),
+        "createdAt": format_optional_datetime(job.created_at),
+        "updatedAt": format_optional_datetime(job.updated_at),
+        "startedAt": format_optional_datetime(job.started_at),
+        "finishedAt": format_optional_datetime(job.finished_at),
         "idempotencyKey": job.idempotency_key,
         "leaseToken": job.lease_token,
-        "leaseExpiresAt": _dt(job.lease_expires_at),
-        "deadlineAt": _dt(job.deadline_at),
+        "leaseExpiresAt": format_optional_datetime(job.lease_expires_at),
+        "deadlineAt": format_optional_datetime(job.deadline_at),
     }
 
 
@@ -64,12 +55,12 @@ def job_from_record(record: dict[str, Any]) -> Job:
         version=int(record["version"]),
         created_at=parse_datetime(record["createdAt"]),
         updated_at=parse_datetime(record["updatedAt"]),
-        started_at=_parse_dt(record.get("startedAt")),
-        finished_at=_parse_dt(record.get("finishedAt")),
+        started_at=parse_optional_datetime(record.get("startedAt")),
+        finished_at=parse_optional_datetime(record.get("finishedAt")),
         idempotency_key=record.get("idempotencyKey"),
         lease_token=record.get("leaseToken"),
-        lease_expires_at=_parse_dt(record.get("leaseExpiresAt")),
-        deadline_at=_parse_dt(record.get("deadlineAt")),
+        lease_expires_at=parse_optional_datetime(record.get("leaseExpiresAt")),
+        deadline_at=parse_optional_datetime(record.get("deadlineAt")),
     )
 
 

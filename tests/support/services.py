@@ -11,10 +11,9 @@ from typing import Any
 from jobcore import service
 from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue, SqliteJobStore
 from jobcore.auth import AuthMode, Caller
-from jobcore.domain.job import JobFailure, JobStatus, JobUpdate
 from jobcore.registry import TaskRegistry
 from jobcore.service import Services
-from jobcore.wire import JobShape, job_to_graphql
+from jobcore.wire import JobShape, job_to_graphql, update_from_graphql
 
 WORKER = Caller(AuthMode.AWS_IAM, "arn:aws:iam::000000000000:role/worker")
 
@@ -46,14 +45,4 @@ class DirectReporter:
 
     def update(self, job_id: str, fields: dict[str, Any]) -> JobShape:
         self.calls.append({"id": job_id, **fields})
-        error = fields.get("error")
-        update = JobUpdate(
-            lease_token=fields.get("leaseToken"),
-            status=JobStatus(fields["status"]) if fields.get("status") else None,
-            progress=fields.get("progress"),
-            message=fields.get("message"),
-            result=fields.get("result"),
-            error=JobFailure(error["type"], error["message"]) if error else None,
-            lease_seconds=fields.get("leaseSeconds"),
-        )
-        return job_to_graphql(service.update_job(self.services, WORKER, job_id, update))
+        return job_to_graphql(service.update_job(self.services, WORKER, job_id, update_from_graphql(fields)))
