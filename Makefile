@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## Start the local AppSync-compatible API (http://127.0.0.1:8000/graphql) with its worker.
-dev: setup
+## It serves the web console at / (built first when web/dist is missing).
+dev: setup node web/dist
 	$(BIN)/appsync-jobs dev
+
+web/dist: | node
+	npm run build
 
 ## Lint, type-check and run the whole test suite.
 test: setup node browser lint typecheck

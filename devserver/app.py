@@ -20,6 +20,7 @@ from devserver.realtime.asgi import make_realtime_endpoint
 from devserver.realtime_source import LocalSubscriptionSource
 from devserver.state import ServerState
 from devserver.transport_ws import TransportWsGraphQL
+from devserver.web_console import web_console_routes
 
 # What browsers preflight for AppSync clients (Amplify sends these), and what AppSync exposes.
 CORS_ALLOW_HEADERS = [
@@ -64,6 +65,7 @@ def create_app(state: ServerState, *, extra_routes: list[BaseRoute] | None = Non
         Route("/health", health),
         Route("/amplify_outputs.json", amplify_outputs),
         *(extra_routes or []),
+        *web_console_routes(),  # the web console at / (catch-all, so last)
     ]
     app = Starlette(
         routes=routes,

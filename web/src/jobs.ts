@@ -1,0 +1,83 @@
+// The Job contract (schema.graphql) as the wire carries it: AWSJSON fields are JSON strings.
+
+export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+export interface Job {
+  id: string;
+  type: string;
+  status: JobStatus;
+  payload: string | null;
+  result: string | null;
+  error: { type: string; message: string } | null;
+  progress: number | null;
+  message: string | null;
+  attempts: number;
+  cancelRequested: boolean;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export const TERMINAL: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+export const isTerminal = (job: Job): boolean => TERMINAL.has(job.status);
+
+// Every field, everywhere: AppSync publishes to subscribers exactly what the triggering mutation selected,
+// so cancelJob must select all of them too or subscribers would get a partial job.
+const JOB_FIELDS = `
+  id type status payload result error { type message } progress message attempts cancelRequested
+  version createdAt updatedAt startedAt finishedAt`;
+
+export const SUBMIT_JOB = `mutation SubmitJob($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
+export const CANCEL_JOB = `mutation CancelJob($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`;
+export const GET_JOB = `query GetJob($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`;
+export const ON_JOB_UPDATED = `subscription OnJobUpdated($id: ID!) { onJobUpdated(id: $id) { ${JOB_FIELDS} } }`;
+
+/** The bundled example tasks (worker/tasks/examples.py) with a payload to start from. */
+export const EXAMPLES: Readonly<Record<string, unknown>> = {
+  sleep: { seconds: 4, steps: 8 },
+  report: { limit: 2000000 },
+  fail: { message: 'demo failure', retryable: false },
+  echo: { hello: 'world' },
+};
+
+/** Amplify rejects with `{data, errors: [...]}` (GraphQL errors) or throws an Error (network, config). */
+export function describeError(error: unknown): string {
+  const errors = (error as { errors?: unknown[] } | null)?.errors ?? [error];
+  return errors
+    .map((item) => {
+      const e = item as { message?: unknown; errorType?: unknown } | null;
+      const message = typeof e?.message === 'string' ? e.message : String(item);
+      return typeof e?.errorType === 'string' && e.errorType ? `${e.errorType}: ${message}` : message;
+    })
+    .join('; ');
+}
+
+/** An AWSJSON string, pretty-printed; anything unparsable is shown as it came. */
+export function prettyJson(text: string | null): string {
+  if (text === null) return '';
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, ms) / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const whole = Math.floor(seconds);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const rest = String(whole % 60).padStart(2, '0');
+  return hours ? `${hours} h ${String(minutes).padStart(2, '0')} min ${rest} s` : `${minutes} min ${rest} s`;
+}
+
+/** From submission to the end (or now while it runs). */
+export function elapsedMs(job: Job, now: number): number {
+  const start = Date.parse(job.createdAt);
+  const end = job.finishedAt ? Date.parse(job.finishedAt) : now;
+  return Number.isFinite(start) && Number.isFinite(end) ? end - start : 0;
+}
