@@ -30,6 +30,8 @@ export interface JobActions {
 export class JobView {
   readonly root: HTMLLIElement;
   private readonly badge = el('span', { className: 'badge' });
+  private readonly badgeIcon = el('span', { className: 'badge-icon' });
+  private readonly badgeText = el('span');
   private readonly progress = el('progress', { max: 100 });
   private readonly percent = el('span', { className: 'percent' });
   private readonly message = el('p', { className: 'message' });
@@ -46,6 +48,8 @@ export class JobView {
     const dom = `job-${id}`;
     const label = `${type} job ${shortId(id)}`;
     this.progress.id = `${dom}-progress`;
+    this.badgeIcon.setAttribute('aria-hidden', 'true');
+    this.badge.append(this.badgeIcon, ' ', this.badgeText);
     this.result.setAttribute('aria-label', `Result of ${label}`);
     this.cancelButton = el('button', { type: 'button', className: 'cancel' }, 'Cancel', hidden(` ${label}`));
     this.cancelButton.addEventListener('click', () => actions.cancel(id));
@@ -59,7 +63,7 @@ export class JobView {
       el('article', { className: 'job-card' },
         title,
         el('div', { className: 'progress-row' },
-          el('label', { htmlFor: this.progress.id, textContent: 'Progress' }), this.progress, this.percent),
+          el('label', { htmlFor: this.progress.id }, 'Progress', hidden(` of ${label}`)), this.progress, this.percent),
         this.message,
         el('p', { className: 'timing' }, 'Elapsed ', this.elapsed, ' · id ', el('code', { className: 'full-id', textContent: id })),
         this.resultBox,
@@ -78,7 +82,8 @@ export class JobView {
     this.root.dataset.status = job.status;
     this.root.dataset.version = String(job.version);
     this.badge.dataset.status = job.status;
-    this.badge.textContent = `${BADGE[job.status]} ${job.status}`;
+    this.badgeIcon.textContent = BADGE[job.status];
+    this.badgeText.textContent = job.status;
 
     const progress = job.status === 'SUCCEEDED' ? 100 : job.progress;
     if (progress === null || progress === undefined) {
