@@ -19,7 +19,7 @@ setup: $(STAMP)
 ## Start the local AppSync-compatible API (http://127.0.0.1:8000/graphql) with its worker.
 ## It serves the web console at / (built first when web/dist is missing).
 dev: setup node web/dist
-	$(BIN)/appsync-jobs dev
+	$(BIN)/appsync-jobs dev --https-port 8443
 
 web/dist: | node
 	npm run build

@@ -131,6 +131,8 @@ def dev(
     tasks: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_TASK_MODULES", help="Extra task modules.")] = "",
     tls: Annotated[bool, typer.Option("--tls", envvar="APPSYNC_JOBS_TLS",
                                       help="Serve HTTPS/WSS with a local certificate (Amplify JS needs wss://).")] = False,
+    https_port: Annotated[int | None, typer.Option(envvar="APPSYNC_JOBS_HTTPS_PORT",
+                                                   help="Also serve HTTPS/WSS on this port, beside plain HTTP.")] = None,
     lease_seconds: Annotated[int, typer.Option(envvar="JOBS_LEASE_SECONDS", help="Worker lease; heartbeats renew it.")] = 60,
     visibility_margin: Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")] = 10,
     retry_backoff_base: Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")] = 2,
@@ -142,7 +144,7 @@ def dev(
     from jobcore.settings import LOCAL_API_KEY
 
     certificates = None
-    if tls:
+    if tls or https_port is not None:
         from devserver.tls import ensure_certificates
 
         certificates = ensure_certificates(data_dir)
@@ -150,6 +152,7 @@ def dev(
         host=host, port=port, data_dir=data_dir, api_key=api_key or LOCAL_API_KEY, embedded_worker=worker,
         concurrency=concurrency, task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
         certfile=certificates.cert if certificates else None, keyfile=certificates.key if certificates else None,
+        tls=tls, https_port=https_port,
         lease_seconds=lease_seconds, visibility_margin=visibility_margin, retry_backoff_base=retry_backoff_base,
         reaper_interval=reaper_interval, max_receive_count=max_receive_count,
     )
@@ -158,6 +161,8 @@ def dev(
         server = await start_local(config)
         console.print(f"[green]appsync-jobs[/green] local API on [bold]{server.url}[/bold]")
         console.print(f"  real-time: {server.url.replace('http', 'ws', 1)}/realtime   API key: {config.api_key}")
+        if server.https_url:
+            console.print(f"  web console and Amplify JS: [bold]{server.https_url.removesuffix('/graphql')}/[/bold]")
         if certificates:
             console.print(f"  TLS: trust {certificates.ca.resolve()} (Node: NODE_EXTRA_CA_CERTS=<it>, "
                           "Python client: APPSYNC_JOBS_CA_BUNDLE=<it>, browsers: import it as an authority)")
@@ -194,7 +199,7 @@ def worker_command(
     config = LocalConfig(
         data_dir=data_dir, concurrency=concurrency, lease_seconds=lease_seconds, visibility_margin=visibility_margin,
         retry_backoff_base=retry_backoff_base, reaper_interval=reaper_interval, max_receive_count=max_receive_count,
-        visibility_timeout=visibility_timeout, certfile=ca_bundle,
+        visibility_timeout=visibility_timeout, certfile=ca_bundle, tls=ca_bundle is not None,
         task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
     )
     console.print(f"[green]appsync-jobs[/green] worker on {data_dir.resolve()}, reporting to {url}")

@@ -55,12 +55,17 @@ class LocalConfig:
     retry_backoff_base: int = 2
     reaper_interval: float = 30.0
     task_modules: tuple[str, ...] = ()
+    #: Certificate and key (``devserver.tls``) for ``tls`` and ``https_port``.
     certfile: Path | None = None
     keyfile: Path | None = None
+    #: Serve the main port over TLS (HTTPS and WSS).
+    tls: bool = False
+    #: Also serve HTTPS/WSS on this port (the web console and Amplify JS need wss://), beside plain HTTP.
+    https_port: int | None = None
 
     @property
     def scheme(self) -> str:
-        return "https" if self.certfile else "http"
+        return "https" if self.tls else "http"
 
     def settings(self, port: int | None = None, *, graphql_url: str | None = None) -> Settings:
         return Settings(
@@ -106,7 +111,7 @@ def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBa
     main_arn = queue_arn(settings.region, backend.queue.name)
     dlq_arn = queue_arn(settings.region, backend.dead_letter_queue.name)
     queues: dict[str, JobQueue] = {main_arn: backend.queue, dlq_arn: backend.dead_letter_queue}
-    verify: bool | str = str(config.certfile) if config.certfile else True
+    verify: bool | str = str(config.certfile) if config.tls and config.certfile else True
     deps = WorkerDeps(
         reporter=reporter_from_settings(settings, verify=verify),
         registry=registry,
@@ -148,14 +153,17 @@ class RunningServer:
     port: int
     backend: LocalBackend
     state: ServerState
-    server: uvicorn.Server
+    servers: list[uvicorn.Server]
+    #: Ends when any listener stops (e.g. on SIGINT/SIGTERM); then ``stop`` closes the rest.
     serve_task: asyncio.Task[None]
     loops: WorkerLoops | None
+    https_url: str | None = None
 
     async def stop(self) -> None:
         if self.loops:
             await self.loops.stop()
-        self.server.should_exit = True
+        for server in self.servers:
+            server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await self.serve_task
         self.backend.database.close()
@@ -181,25 +189,48 @@ async def start_local(config: LocalConfig) -> RunningServer:
         ),
     )
     app = create_app(state)
-    uv_config = uvicorn.Config(
-        app,
-        host=config.host,
-        port=config.port,
-        log_level="warning",
-        lifespan="off",
-        ws="websockets-sansio",
-        ssl_certfile=str(config.certfile) if config.certfile else None,
-        ssl_keyfile=str(config.keyfile) if config.keyfile else None,
-    )
-    server = uvicorn.Server(uv_config)
-    started = asyncio.Event()
-    serve_task = asyncio.create_task(_serve(server, started.set))
-    await _wait_started(started, serve_task)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    listeners = [(config.port, config.tls)]
+    if config.https_port is not None:
+        listeners.append((config.https_port, True))
+    servers: list[uvicorn.Server] = []
+    tasks: list[asyncio.Task[None]] = []
+    for port_number, tls in listeners:
+        if tls and not (config.certfile and config.keyfile):
+            raise ValueError("TLS needs a certificate: see devserver.tls.ensure_certificates")
+        server = uvicorn.Server(uvicorn.Config(
+            app,
+            host=config.host,
+            port=port_number,
+            log_level="warning",
+            lifespan="off",
+            ws="websockets-sansio",
+            # Keep-alive connections (the worker's own, idle) must not hold a shutdown for long.
+            timeout_graceful_shutdown=2,
+            ssl_certfile=str(config.certfile) if tls else None,
+            ssl_keyfile=str(config.keyfile) if tls else None,
+        ))
+        started = asyncio.Event()
+        task = asyncio.create_task(_serve(server, started.set))
+        await _wait_started(started, task)
+        servers.append(server)
+        tasks.append(task)
+    port = servers[0].servers[0].sockets[0].getsockname()[1]
     settings = config.settings(port)
     loops = start_worker_loops(config, settings, backend) if config.embedded_worker else None
     url = f"{config.scheme}://{config.host}:{port}/graphql"
-    return RunningServer(url, port, backend, state, server, serve_task, loops)
+    https_url = None
+    if len(servers) > 1:
+        https_url = f"https://{config.host}:{servers[1].servers[0].sockets[0].getsockname()[1]}/graphql"
+    serve_task = asyncio.create_task(_until_any_stops(servers, tasks))
+    return RunningServer(url, port, backend, state, servers, serve_task, loops, https_url)
+
+
+async def _until_any_stops(servers: list[uvicorn.Server], tasks: list[asyncio.Task[None]]) -> None:
+    """One signal reaches only one uvicorn server: when any listener stops, stop them all."""
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _serve(server: uvicorn.Server, on_started: Callable[[], None]) -> None:

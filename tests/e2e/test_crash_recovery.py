@@ -63,6 +63,11 @@ def statuses(server: LocalServer, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {job["id"]: job for job in data.values()}
 
 
+def progress(server: LocalServer, ids: list[str]) -> int:
+    """Sum of job versions: grows with every claim, progress report and outcome."""
+    return sum(job["version"] for job in statuses(server, ids).values())
+
+
 @pytest.mark.slow
 def test_jobs_survive_twenty_sigkills_and_run_their_effects_once(tmp_path: Path) -> None:
     rng = random.Random(SEED)
@@ -82,8 +87,13 @@ def test_jobs_survive_twenty_sigkills_and_run_their_effects_once(tmp_path: Path)
         kills = 0
         deadline = time.monotonic() + 150
         while kills < KILLS and time.monotonic() < deadline:
+            before = progress(server, ids)
             worker = start_worker(server, ledger)
-            time.sleep(rng.uniform(0.3, 1.6))  # the random kill point, not a wait for a result
+            # Kill only once this worker has changed some job (it is past start-up, mid-work), then at a
+            # random point: a slow machine must not turn the kills into kills of idle processes.
+            while progress(server, ids) == before and time.monotonic() < deadline and worker.poll() is None:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 0.6))  # the random kill point, not a wait for a result
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
             kills += 1
