@@ -3,15 +3,19 @@
 Publishing never awaits a subscriber: each subscriber has its own bounded queue, so a slow or dead
 socket cannot delay ``updateJob`` for everyone else (a full queue drops that subscriber's events and
 says so in the log, as AppSync drops undeliverable messages).
+
+``publish`` runs inside the mutation, before its response is written, so its cost per subscriber is
+kept to a list append and one wake-up (``make bench``: with 2,000 subscribers of one job it took
+~13 ms of the ``updateJob`` response time with ``asyncio.Queue`` and a filter check per subscriber).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 logger = logging.getLogger("appsync_jobs.devserver.pubsub")
@@ -19,11 +23,110 @@ logger = logging.getLogger("appsync_jobs.devserver.pubsub")
 #: Marks an argument the subscriber did not give: a wildcard (an explicit null is not, per AppSync).
 OMITTED: Any = object()
 
+#: Events held for a subscriber that has not taken them yet; beyond this its events are dropped.
+QUEUE_LIMIT = 1000
 
-@dataclass(eq=False)
+
+class EventQueue:
+    """A bounded FIFO with ``asyncio.Queue``'s ``put_nowait``/``get``/``empty`` semantics and only the
+    bookkeeping fan-out needs (no ``join``/``task_done``), so a put costs an append and a wake-up."""
+
+    __slots__ = ("_getters", "_items", "maxsize")
+
+    def __init__(self, maxsize: int = QUEUE_LIMIT) -> None:
+        self.maxsize = maxsize
+        self._items: deque[dict[str, Any]] = deque()
+        self._getters: deque[asyncio.Future[None]] = deque()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self._items)
+
+    def put_nowait(self, item: dict[str, Any]) -> None:
+        if 0 < self.maxsize <= len(self._items):
+            raise asyncio.QueueFull
+        self._items.append(item)
+        if self._getters:
+            _wake_soon(self, self._getters[0].get_loop())
+
+    async def get(self) -> dict[str, Any]:
+        while not self._items:
+            getter = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._getters.remove(getter)
+                if self._items and not getter.cancelled():
+                    self._wake_next()
+                raise
+        return self._items.popleft()
+
+    def _wake_next(self) -> None:
+        while self._getters:
+            getter = self._getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                break
+
+
+#: Queues that received an item while a consumer waited, per loop, woken together by one callback.
+_to_wake: dict[asyncio.AbstractEventLoop, list[EventQueue]] = {}
+
+
+def _wake_soon(queue: EventQueue, loop: asyncio.AbstractEventLoop) -> None:
+    """Wake ``queue``'s consumer from a callback instead of now: a publish to thousands of waiting
+    subscribers then costs the publisher one ``call_soon``, and the consumers run when they would
+    have anyway - once the publisher's task yields to the loop."""
+    batch = _to_wake.get(loop)
+    if batch is None:
+        batch = _to_wake[loop] = []
+        loop.call_soon(_wake_batch, loop)
+    batch.append(queue)
+
+
+def _wake_batch(loop: asyncio.AbstractEventLoop) -> None:
+    for queue in _to_wake.pop(loop, ()):
+        queue._wake_next()
+
+
+def _wake_all_soon(queues: list[EventQueue]) -> None:
+    loop = queues[0]._getters[0].get_loop()
+    batch = _to_wake.get(loop)
+    if batch is None:
+        _to_wake[loop] = queues
+        loop.call_soon(_wake_batch, loop)
+    else:
+        batch.extend(queues)
+
+
+def _offer(queue: EventQueue, event: dict[str, Any], waiting: list[EventQueue], subscription_field: str) -> int:
+    """``queue.put_nowait(event)`` with the wake-up left to the caller (one callback for them all)."""
+    items = queue._items
+    if 0 < queue.maxsize <= len(items):
+        logger.warning("subscriber too slow; event dropped for %s", subscription_field)
+        return 0
+    items.append(event)
+    if queue._getters:
+        waiting.append(queue)
+    return 1
+
+
 class _Subscriber:
-    filters: Mapping[str, Any]
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    __slots__ = ("filters", "others", "queue")
+
+    def __init__(self, filters: Mapping[str, Any]) -> None:
+        self.filters = filters
+        #: The filters besides "id" (subscribers found by their id need only these checked).
+        self.others = tuple((name, value) for name, value in filters.items() if name != "id" and value is not OMITTED)
+        self.queue = EventQueue()
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         return all(value is OMITTED or event.get(name) == value for name, value in self.filters.items())
@@ -37,17 +140,29 @@ class PubSub:
         self._by_id: dict[tuple[str, Any], set[_Subscriber]] = defaultdict(set)
 
     def publish(self, subscription_field: str, event: dict[str, Any]) -> int:
-        targets = set(self._by_id.get((subscription_field, event.get("id")), ()))
-        targets.update(self._subscribers.get(subscription_field, ()))
         delivered = 0
-        for subscriber in targets:
-            if not subscriber.matches(event):
+        waiting: list[EventQueue] = []
+        # Snapshots (a set copy is one C call): a subscriber closing during delivery changes nothing here.
+        by_id = self._by_id.get((subscription_field, event.get("id")))
+        for subscriber in tuple(by_id) if by_id else ():
+            # Its id filter equals the event's id (that is how it was found); check any others.
+            if subscriber.others and not all(event.get(name) == value for name, value in subscriber.others):
                 continue
-            try:
-                subscriber.queue.put_nowait(event)
+            queue = subscriber.queue
+            items = queue._items
+            if len(items) < queue.maxsize or queue.maxsize <= 0:  # _offer, inlined: the one hot loop
+                items.append(event)
                 delivered += 1
-            except asyncio.QueueFull:
+                if queue._getters:
+                    waiting.append(queue)
+            else:
                 logger.warning("subscriber too slow; event dropped for %s", subscription_field)
+        wildcard = self._subscribers.get(subscription_field)
+        for subscriber in tuple(wildcard) if wildcard else ():
+            if subscriber.matches(event):
+                delivered += _offer(subscriber.queue, event, waiting, subscription_field)
+        if waiting:
+            _wake_all_soon(waiting)
         return delivered
 
     def open(self, subscription_field: str, filters: Mapping[str, Any]) -> EventStream:
