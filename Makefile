@@ -57,3 +57,6 @@ endif
 ## Debian's Chromium for the browser tests (never a browser download).
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+
+bench: setup
+	$(BIN)/python -m bench

@@ -1,0 +1,148 @@
+"""Scenario 4: what the Lambda functions pay before their first event.
+
+* Cold import of ``resolvers.handler`` and ``worker.handler`` in a fresh interpreter, timed as the
+  wall time of ``python -c "import <module>"`` minus ``python -c "pass"`` (median of several runs),
+  with ``-X importtime``'s own cumulative figure beside it. Two cases: bytecode cached, and no
+  bytecode at all - the deployed asset is built with ``pip --no-compile`` and ``/var/task`` is
+  read-only, so a real Lambda cold start compiles every module it imports.
+* The asset: ``jobcore/``, ``resolvers/``, ``worker/`` plus the ``lambda`` extra minus what the
+  runtime provides, installed exactly as ``infra/assets.py`` does (Linux/arm64 wheels for the
+  function's Python), zipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from bench.servers import BENCH, ROOT
+
+MODULES = ("resolvers.handler", "worker.handler")
+#: Mirrors infra/assets.py (importing it would start the CDK's jsii runtime).
+RUNTIME_PACKAGES = ("jobcore", "resolvers", "worker")
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
+PIP_PLATFORM = "manylinux2014_aarch64"
+PYTHON_VERSION = "3.12"
+CACHE = BENCH / "results" / "raw" / "lambda-asset"
+
+
+def _env(pycache: Path, write: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    if not write:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _time_import(code: str, env: dict[str, str]) -> float:
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
+    return (time.perf_counter() - began) * 1000
+
+
+def _importtime(module: str, env: dict[str, str]) -> float:
+    """``-X importtime``'s cumulative microseconds for the module itself, in ms."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT, env=env, check=True,
+        capture_output=True, text=True,
+    )
+    for line in reversed(done.stderr.splitlines()):
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return int(parts[1]) / 1000
+    return float("nan")
+
+
+def import_times(runs: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-pyc-") as cached, tempfile.TemporaryDirectory(prefix="bench-nopyc-") as empty:
+        cached_env = _env(Path(cached), write=True)
+        cold_env = _env(Path(empty), write=False)
+        for module in MODULES:  # prime the bytecode cache
+            _time_import(f"import {module}", cached_env)
+        for label, env in (("cached_bytecode", cached_env), ("no_bytecode", cold_env)):
+            baseline = statistics.median(_time_import("pass", env) for _ in range(runs))
+            figures: dict[str, Any] = {"interpreter_ms": baseline}
+            for module in MODULES:
+                walls = [_time_import(f"import {module}", env) - baseline for _ in range(runs)]
+                figures[module] = {
+                    "import_ms": statistics.median(walls),
+                    "import_ms_min": min(walls),
+                    "importtime_ms": statistics.median(_importtime(module, env) for _ in range(max(1, runs // 2))),
+                }
+            out[label] = figures
+    return out
+
+
+def _requirements() -> list[str]:
+    with (ROOT / "pyproject.toml").open("rb") as fh:
+        extra: list[str] = tomllib.load(fh)["project"]["optional-dependencies"]["lambda"]
+
+    def name(req: str) -> str:
+        for stop in "[<>=!~;@ ":
+            req = req.split(stop, 1)[0]
+        return req.strip().lower().replace("_", "-")
+
+    return [r for r in extra if name(r) not in RUNTIME_PROVIDED]
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def asset_size() -> dict[str, Any]:
+    requirements = _requirements()
+    key = hashlib.sha256("\n".join([PIP_PLATFORM, PYTHON_VERSION, *requirements]).encode()).hexdigest()[:16]
+    deps = CACHE / f"deps-{key}"
+    if not deps.exists():
+        tmp = Path(tempfile.mkdtemp(prefix="deps-", dir=CACHE.parent if CACHE.parent.exists() else None))
+        args = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+            "--platform", PIP_PLATFORM, "--only-binary=:all:", "--implementation", "cp",
+            "--python-version", PYTHON_VERSION, "--target", str(tmp), *requirements,
+        ]
+        try:
+            subprocess.run(args, check=True, capture_output=True, text=True, timeout=300)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            detail = getattr(exc, "stderr", "") or str(exc)
+            return {"available": False, "why": f"pip could not fetch the Lambda dependencies: {detail.strip()[-300:]}"}
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp.rename(deps)
+    with tempfile.TemporaryDirectory(prefix="bench-asset-") as work:
+        stage = Path(work) / "asset"
+        shutil.copytree(deps, stage)
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
+        for package in RUNTIME_PACKAGES:
+            shutil.copytree(ROOT / package, stage / package, ignore=ignore, dirs_exist_ok=True)
+        archive = Path(work) / "asset.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+            for path in sorted(stage.rglob("*")):
+                if path.is_file():
+                    zf.write(path, path.relative_to(stage))
+        ours = sum(_dir_size(stage / p) for p in RUNTIME_PACKAGES)
+        biggest = sorted(
+            ((p.name, _dir_size(p)) for p in stage.iterdir() if p.is_dir() and not p.name.endswith(".dist-info")),
+            key=lambda item: -item[1],
+        )[:6]
+        return {
+            "available": True,
+            "zip_mib": archive.stat().st_size / 2**20,
+            "unzipped_mib": _dir_size(stage) / 2**20,
+            "our_code_kib": ours / 1024,
+            "largest_mib": {name: size / 2**20 for name, size in biggest},
+            "requirements": requirements,
+            "platform": f"{PIP_PLATFORM} / CPython {PYTHON_VERSION}",
+            "lambda_limits_mib": {"zip": 50, "unzipped": 250},
+        }
