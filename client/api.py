@@ -44,6 +44,24 @@ def _operation(name: str, variables: dict[str, Any]) -> GraphQLRequest:
     return GraphQLRequest(_PARSED, operation_name=name, variable_values=variables)
 
 
+class _AckingTransport(AppSyncWebsocketsTransport):
+    """gql's AppSync transport, plus an event set when the server acknowledges a start.
+
+    gql reads ``start_ack`` and drops it; ``wait`` needs it to query *after* the subscription is live,
+    so that no update can fall between the query and the first event.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acknowledged = asyncio.Event()
+
+    def _parse_answer(self, answer: str) -> Any:
+        parsed = super()._parse_answer(answer)
+        if parsed[0] == "start_ack":
+            self.acknowledged.set()
+        return parsed
+
+
 def _api_error(exc: TransportQueryError) -> JobsApiError:
     first = (exc.errors or [{}])[0]
     return JobsApiError(first.get("errorType"), str(first.get("message", exc)), first.get("errorInfo"))
@@ -110,8 +128,8 @@ class JobsClient:
         return Job.from_wire(data["cancelJob"])
 
     @contextlib.asynccontextmanager
-    async def _subscription(self, job_id: str) -> AsyncIterator[AsyncIterator[Job]]:
-        transport = AppSyncWebsocketsTransport(
+    async def _subscription(self, job_id: str) -> AsyncIterator[tuple[AsyncIterator[Job], asyncio.Event]]:
+        transport = _AckingTransport(
             url=self.config.websocket_url,
             auth=self._auth(),
             ssl=self._ssl() if self.config.websocket_url.startswith("wss") else False,
@@ -125,11 +143,11 @@ class JobsClient:
                 except TransportQueryError as exc:
                     raise _api_error(exc) from exc
 
-            yield jobs()
+            yield jobs(), transport.acknowledged
 
     async def subscribe(self, job_id: str) -> AsyncIterator[Job]:
         """Every update of the job, as published by ``updateJob``/``cancelJob``, until you stop iterating."""
-        async with self._subscription(job_id) as jobs:
+        async with self._subscription(job_id) as (jobs, _):
             async for job in jobs:
                 yield job
 
@@ -139,12 +157,13 @@ class JobsClient:
         *,
         on_update: Callable[[Job], None] | None = None,
         timeout: float | None = None,
-        poll_interval: float = 5.0,
+        poll_interval: float = 15.0,
     ) -> Job:
         """The job once it is finished, reporting each update to ``on_update``.
 
-        Subscribes first, then queries, so a job that finishes in between is not missed; re-queries
-        every ``poll_interval`` as a safety net, and keeps polling if the socket drops.
+        Subscribes, waits for the server's ``start_ack``, then queries once, so a job that finished
+        before the subscription was live is not missed; re-queries every ``poll_interval`` as a safety
+        net, and falls back to polling if the socket drops.
         """
         return await asyncio.wait_for(self._wait(job_id, on_update, poll_interval), timeout)
 
@@ -160,10 +179,15 @@ class JobsClient:
             return latest if latest.status.is_terminal else None
 
         try:
-            async with self._subscription(job_id) as events:
+            async with self._subscription(job_id) as (events, acknowledged):
                 iterator = events.__aiter__()
-                next_event: asyncio.Task[Job] = asyncio.ensure_future(iterator.__anext__())
+                next_event: asyncio.Task[Job] = asyncio.ensure_future(iterator.__anext__())  # sends the start
                 try:
+                    ack = asyncio.ensure_future(acknowledged.wait())
+                    await asyncio.wait({ack, next_event}, timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                    ack.cancel()
+                    if next_event.done() and next_event.exception() is not None:
+                        raise next_event.exception()  # type: ignore[misc]
                     while True:
                         done = seen(await self.get(job_id))
                         if done:
