@@ -203,3 +203,17 @@ def test_killing_the_server_mid_job_loses_nothing(tmp_path: Path) -> None:
         second.stop()
     assert [job.status for job in finals] == [JobStatus.SUCCEEDED] * len(ids)
     assert max(job.attempts for job in finals) >= 2  # the interrupted attempts were retried
+
+
+def test_graphiql_is_served_on_get(server: LocalServer) -> None:
+    page = requests.get(server.url, headers={"accept": "text/html"}, timeout=10)
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+
+
+def test_cors_preflight_allows_what_amplify_sends(server: LocalServer) -> None:
+    preflight = requests.options(server.url, timeout=10, headers={
+        "origin": "https://app.example", "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,x-api-key,x-amz-user-agent,x-amz-date,authorization"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] in ("*", "https://app.example")
