@@ -45,9 +45,9 @@ class Plan:
 
 
 FULL = Plan(
-    repeats=3, submit_requests={1: 800, 16: 2400}, submit_warmup=150, delivery_updates=200,
+    repeats=3, submit_requests={1: 600, 16: 1600}, submit_warmup=150, delivery_updates=200,
     fanout_sizes=(500, 2000), fanout_repeats={500: 3, 2000: 2}, fanout_publishes=8,
-    e2e_jobs=200, sustained_seconds=30, sustained_warmup=3, sustained_clients=32, import_runs=7,
+    e2e_jobs=200, sustained_seconds=30, sustained_warmup=3, sustained_clients=32, import_runs=5,
 )
 QUICK = Plan(
     repeats=1, submit_requests={1: 200, 16: 400}, submit_warmup=50, delivery_updates=50,
@@ -313,7 +313,8 @@ async def run(plan: Plan, *, simulator: bool, only: set[str] | None) -> dict[str
         "plan": "quick" if plan is QUICK else "full",
         "duration_s": time.monotonic() - began,
         "machine": {
-            "cpus": os.cpu_count(), "pinning": pinning, "busy_before_start": busy,
+            "cpus": os.cpu_count(), "pinning": pinning, "server_root": str(servers.SERVER_ROOT),
+            "busy_before_start": busy,
             "loadavg_before": load_before[0], "loadavg_after": os.getloadavg()[0], "fd_limit": fd_limit,
             **_versions(),
         },
@@ -330,7 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-simulator", action="store_true", help="measure only the local server")
     parser.add_argument("--only", help="comma separated: submit,delivery,fanout,e2e,sustained,lambda")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.{json,md,png} go")
+    parser.add_argument("--server-root", type=Path, help="run the local server from another checkout (before/after)")
     args = parser.parse_args(argv)
+    if args.server_root:
+        servers.SERVER_ROOT = args.server_root.resolve()
     plan = QUICK if args.quick else FULL
     only = {s.strip() for s in args.only.split(",")} if args.only else None
     try:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
+#: Where the local server's code is taken from: this checkout, or another one (``--server-root``) to
+#: measure a change before/after with the same load generator.
+SERVER_ROOT = Path(os.environ.get("BENCH_SERVER_ROOT", ROOT)).resolve()
 API_KEY = "da2-appsyncjobslocal0000000000"
 ACCESS_KEY_ID = "AKIAAPPSYNCJOBSLOCAL"
 SECRET_ACCESS_KEY = "appsync-jobs-local-secret-access-key"
@@ -152,8 +155,8 @@ def start_ours(*, worker: bool, concurrency: int | None = None) -> Server:
         args.append("--no-worker")
     if concurrency is not None:
         args += ["--concurrency", str(concurrency)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "NO_COLOR": "1"}
-    process, _, log = _spawn(args, cwd=ROOT, env=env, marker="local API on", timeout=60)
+    env = {**os.environ, "PYTHONPATH": str(SERVER_ROOT), "COLUMNS": "200", "NO_COLOR": "1"}
+    process, _, log = _spawn(args, cwd=SERVER_ROOT, env=env, marker="local API on", timeout=60)
     return Server("ours", process, port, data_dir=data_dir, log=log)
 
 
