@@ -330,12 +330,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, one repeat: a smoke run (~1 min)")
     parser.add_argument("--no-simulator", action="store_true", help="measure only the local server")
     parser.add_argument("--only", help="comma separated: submit,delivery,fanout,e2e,sustained,lambda")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.{json,md,png} go")
+    parser.add_argument("--out", type=Path, help="where latest.{json,md,png} go (default: bench/results, or "
+                        "bench/results/raw/quick for --quick, so a smoke run never replaces the full results)")
     parser.add_argument("--server-root", type=Path, help="run the local server from another checkout (before/after)")
     args = parser.parse_args(argv)
     if args.server_root:
         servers.SERVER_ROOT = args.server_root.resolve()
     plan = QUICK if args.quick else FULL
+    out: Path = args.out or (RESULTS / "raw" / "quick" if args.quick else RESULTS)
     only = {s.strip() for s in args.only.split(",")} if args.only else None
     try:
         import uvloop
@@ -345,9 +347,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = asyncio.run(run(plan, simulator=not args.no_simulator, only=only))
     from bench import report
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    notes = report.write(summary, args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    notes = report.write(summary, out)
     summary["outputs"] = notes
-    (args.out / "latest.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "latest.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     return 0

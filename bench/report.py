@@ -185,7 +185,8 @@ def plot(summary: dict[str, Any], path: Path) -> str | None:
     ax.set_xlabel("subscribers (one connection each)")
     ax.set_ylabel("ms (p50)")
     ax.set_title("2. updateJob -> subscribers (lower is better)")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
 
     ax = axes[1][0]
     labels, ours_v, sim_v = [], [], []
@@ -226,7 +227,8 @@ def plot(summary: dict[str, Any], path: Path) -> str | None:
         ax.set_xticks(list(xs), bars_l, fontsize=8)
         ax.set_yscale("log")
     ax.set_title("3-4. pipeline and Lambda vs targets (red)")
-    ax.legend()
+    if bars_l:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
