@@ -212,6 +212,7 @@ class Runner:
 
                 result = await _each(lambda: servers.start_ours(worker=True), scenario)
                 runs.append({**result["latency"], **{f"submit_{k}": v for k, v in result["submit_response"].items()},
+                             **{f"phase_{k}": v for k, v in result["phases_p50"].items()},
                              "raced": result["raced"], "failed": result["failed"]})
             self.results["e2e"] = {"ours": median_of(runs)}
         if self.wanted("sustained"):

@@ -11,6 +11,7 @@ import contextlib
 import json
 import sqlite3
 import time
+from datetime import datetime
 from typing import Any
 
 from bench.api import data_of, submit_request, subscription_start
@@ -32,18 +33,24 @@ async def end_to_end(server: Server, *, jobs: int, warmup: int) -> dict[str, Any
     await subscriber.connect(server.host, server.port, realtime_path(server.authority, API_KEY))
     waiting: dict[str, asyncio.Future[float]] = {}
 
+    finished: dict[str, dict[str, Any]] = {}
+
     def on_data(s: Subscriber) -> None:
         arrived, text = s.frames[-1]
         message = json.loads(text)
         job = message["payload"]["data"]["onJobUpdated"]
         waiter = waiting.get(str(message["id"]))
         if job and job["status"] == "SUCCEEDED" and waiter is not None and not waiter.done():
+            finished[str(message["id"])] = job
             waiter.set_result(arrived)
 
     subscriber.on_data = on_data
     raw = submit_request(server.authority, "echo", {"n": 1})
     latencies: list[float] = []
     submit_ms: list[float] = []
+    # Where the time goes, from the job's own timestamps (wall clock, millisecond precision).
+    phases: dict[str, list[float]] = {"to_created": [], "created_to_started": [], "started_to_finished": [],
+                                      "finished_to_event": []}
     raced = 0
     failed = 0
     loop = asyncio.get_running_loop()
@@ -52,6 +59,7 @@ async def end_to_end(server: Server, *, jobs: int, warmup: int) -> dict[str, Any
             sub_id = str(i + 1)
             waiting[sub_id] = loop.create_future()
             began = time.perf_counter()
+            began_wall = time.time()
             status, body = await http.request(raw)
             answered = http.completed_at
             job_id = data_of(status, body, "submitJob")["id"]
@@ -77,11 +85,23 @@ async def end_to_end(server: Server, *, jobs: int, warmup: int) -> dict[str, Any
             if i >= warmup and arrived is not None:
                 latencies.append((arrived - began) * 1000)
                 submit_ms.append((answered - began) * 1000)
+                job = finished.pop(sub_id, None)
+                if job and job.get("startedAt") and job.get("finishedAt"):
+                    created, started, done = (_epoch(job[k]) for k in ("createdAt", "startedAt", "finishedAt"))
+                    event_wall = began_wall + (arrived - began)
+                    phases["to_created"].append((created - began_wall) * 1000)
+                    phases["created_to_started"].append((started - created) * 1000)
+                    phases["started_to_finished"].append((done - started) * 1000)
+                    phases["finished_to_event"].append((event_wall - done) * 1000)
     finally:
         subscriber.close()
         http.close()
     return {"latency": summarize(latencies), "submit_response": summarize(submit_ms), "raced": raced, "failed": failed,
-            "jobs": jobs}
+            "jobs": jobs, "phases_p50": {name: summarize(values)["p50"] for name, values in phases.items()}}
+
+
+def _epoch(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 def _succeeded(db: sqlite3.Connection) -> int:

@@ -102,6 +102,12 @@ def markdown(summary: dict[str, Any]) -> str:
                       f"p90 {_num(e2e['p90'], 1)}, p99 {_num(e2e['p99'], 1)} ms (submitJob answer alone: p50 "
                       f"{_num(e2e['submit_p50'], 1)} ms). Jobs that finished before their subscription started "
                       f"(`raced`, left out): {e2e['raced']}; failed: {e2e['failed']}.", ""]
+            if e2e.get("phase_created_to_started") is not None:
+                lines += ["Where the time goes (p50, from the job's own timestamps, ms precision): submit -> stored "
+                          f"{_num(e2e['phase_to_created'], 1)} ms; stored -> claimed RUNNING by the worker "
+                          f"{_num(e2e['phase_created_to_started'], 1)} ms; RUNNING -> SUCCEEDED recorded "
+                          f"{_num(e2e['phase_started_to_finished'], 1)} ms; recorded -> event at the subscriber "
+                          f"{_num(e2e['phase_finished_to_event'], 1)} ms.", ""]
         if sustained:
             w = sustained.get("window_rates") or {}
             lines += [f"Sustained: **{_num(sustained['jobs_per_s'], 1)} jobs/s** completed over "
