@@ -40,7 +40,11 @@ def median_of(repeats: Sequence[dict[str, Any]]) -> dict[str, Any]:
         values = [r[key] for r in repeats if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)]
         if len(values) == len(repeats):
             finite = [v for v in values if not math.isnan(v)]
-            out[key] = statistics.median(finite) if finite else math.nan
+            middle = statistics.median(finite) if finite else math.nan
+            # Counts stay counts: the median of [2000, 2000] is 2000, not 2000.0.
+            if all(isinstance(v, int) for v in values) and float(middle).is_integer():
+                middle = int(middle)
+            out[key] = middle
         else:
             out[key] = repeats[-1].get(key)
     out["repeats"] = len(repeats)
