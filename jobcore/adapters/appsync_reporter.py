@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
-from gql import Client, gql
+from gql import Client, GraphQLRequest, gql
 from gql.transport.appsync_auth import AppSyncIAMAuthentication
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.requests import RequestsHTTPTransport
@@ -53,7 +53,7 @@ class AppSyncJobReporter:
             "timeout": timeout,
             "retries": 2,
         }
-        self._document = gql(UPDATE_JOB)
+        self._document = gql(UPDATE_JOB).document
         self._local = threading.local()  # a requests session per thread (heartbeats run on their own)
 
     def _client(self) -> Client:
@@ -70,7 +70,11 @@ class AppSyncJobReporter:
             payload["result"] = json.dumps(fields["result"], separators=(",", ":"))
         try:
             session: Any = self._client().session
-            data: dict[str, Any] = session.execute(self._document, variable_values={"input": payload})
+            # A fresh request per call: gql's legacy (document, variable_values=...) form writes the
+            # variables onto the shared request object, so two threads (a task and its heartbeat)
+            # could send each other's input.
+            request = GraphQLRequest(self._document, variable_values={"input": payload})
+            data: dict[str, Any] = session.execute(request)
         except TransportQueryError as exc:
             raise _domain_error(exc) from exc
         job = data["updateJob"]
