@@ -48,6 +48,18 @@ def _show(job: Job) -> None:
         console.print(f"  [red]{job.error.type}[/red]: {job.error.message}")
 
 
+def _serve_forever(main: Any) -> None:
+    """Run a server coroutine on uvloop when it is installed (uvicorn[standard] brings it), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        runner: Any = asyncio.run
+    else:
+        runner = uvloop.run
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(main)
+
+
 def _run(coro: Any) -> Any:
     try:
         return asyncio.run(coro)
@@ -172,8 +184,7 @@ def dev(
         finally:
             await server.stop()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    _serve_forever(serve())
 
 
 @app.command("worker")
@@ -203,8 +214,7 @@ def worker_command(
         task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
     )
     console.print(f"[green]appsync-jobs[/green] worker on {data_dir.resolve()}, reporting to {url}")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(config, url))
+    _serve_forever(run_worker(config, url))
 
 
 if __name__ == "__main__":

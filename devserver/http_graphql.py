@@ -7,6 +7,7 @@ is HTTP 200 with ``errors[]``. Never 5xx for application errors: Amplify retries
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -110,6 +111,7 @@ def _source_ips(request: Request, headers: dict[str, str]) -> list[str]:
     return [*forwarded, peer]
 
 
+@functools.lru_cache(maxsize=256)
 def _document_refusal(query: str, operation_name: str | None) -> str | None:
     """Why a document is refused before execution, or None. Cheap checks that keep hostile documents
     (huge, token floods, ambiguous operations) from reaching the executor."""
