@@ -8,12 +8,15 @@ no event can be missed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
@@ -47,20 +50,11 @@ class LocalSubscriptionSource:
         operation_name = request.get("operationName")
         if not isinstance(query, str) or not isinstance(variables, dict):
             raise StartRejected([{"message": "Validation error: the start payload needs a query string"}])
-        try:
-            document = parse(query)
-        except GraphQLError as exc:
-            raise StartRejected([{"message": f"Validation error: {exc.message}"}]) from exc
-        operation = get_operation_ast(document, operation_name)
-        if operation is None:
-            raise StartRejected([{"message": "Validation error: no operation to run"}])
-        if operation.operation is not OperationType.SUBSCRIPTION:
-            raise _unsupported(operation.operation.value)
         schema = self.state.schema._schema
-        errors = validate(schema, document)
-        if errors:
-            # AppSync's validation errors on this channel carry only a message.
-            raise StartRejected([{"message": f"Validation error: {e.message}"} for e in errors])
+        prepared = _prepare(schema, query, operation_name)
+        if isinstance(prepared, list):
+            raise StartRejected([dict(error) for error in prepared])
+        document, operation = prepared
         self._authorize(caller, operation, document)
 
         context = RequestContext(
@@ -116,6 +110,31 @@ class LocalSubscriptionSource:
             if denied:
                 return denied
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare(
+    schema: GraphQLSchema, query: str, operation_name: str | None
+) -> tuple[DocumentNode, OperationDefinitionNode] | list[dict[str, str]]:
+    """The parsed subscription and its operation, or the AppSync errors that refuse it.
+
+    Remembered per text: thousands of clients subscribe with the same few documents, and parsing and
+    validating each start was most of the connection set-up cost (make bench, fan-out).
+    """
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return [{"message": f"Validation error: {exc.message}"}]
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return [{"message": "Validation error: no operation to run"}]
+    if operation.operation is not OperationType.SUBSCRIPTION:
+        return _unsupported(operation.operation.value).errors
+    errors = validate(schema, document)
+    if errors:
+        # AppSync's validation errors on this channel carry only a message.
+        return [{"message": f"Validation error: {e.message}"} for e in errors]
+    return document, operation
 
 
 async def _payloads(stream: AsyncIterator[ExecutionResult]) -> AsyncIterator[dict[str, Any]]:
