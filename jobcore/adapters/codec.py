@@ -10,27 +10,22 @@ import json
 from typing import Any
 
 from jobcore.domain.job import Job, JobFailure, JobStatus
-from jobcore.wire import format_datetime, format_optional_datetime, parse_datetime, parse_optional_datetime
+from jobcore.wire import (
+    format_datetime,
+    format_optional_datetime,
+    job_to_graphql,
+    parse_datetime,
+    parse_optional_datetime,
+)
 
 
 def job_to_record(job: Job) -> dict[str, Any]:
+    """The GraphQL shape plus what only the store knows (owner, lease, deadline, idempotency key)."""
     return {
-        "id": job.id,
-        "type": job.type,
-        "status": job.status.value,
+        **job_to_graphql(job),
         "owner": job.owner,
         "payload": json.dumps(job.payload, separators=(",", ":")),
         "result": json.dumps(job.result, separators=(",", ":")),
-        "error": {"type": job.error.type, "message": job.error.message} if job.error else None,
-        "progress": job.progress,
-        "message": job.message,
-        "attempts": job.attempts,
-        "cancelRequested": job.cancel_requested,
-        "version": job.version,
-        "createdAt": format_optional_datetime(job.created_at),
-        "updatedAt": format_optional_datetime(job.updated_at),
-        "startedAt": format_optional_datetime(job.started_at),
-        "finishedAt": format_optional_datetime(job.finished_at),
         "idempotencyKey": job.idempotency_key,
         "leaseToken": job.lease_token,
         "leaseExpiresAt": format_optional_datetime(job.lease_expires_at),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,12 +37,4 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer
 
 
 def stop_tls_server(server: LocalServer) -> None:
-    """SIGTERM, then SIGKILL after a few seconds: once a job has run, the --tls server's graceful shutdown
-    currently waits ~30 s (asyncio's TLS shutdown timeout on the embedded worker's idle keep-alive
-    connection), which would dominate these tests' runtime. Reported; nothing here depends on it."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=10)
+    server.stop()

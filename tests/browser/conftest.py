@@ -64,10 +64,4 @@ def web_dist(node: str) -> Path:
 def console_server(tmp_path_factory: pytest.TempPathFactory, web_dist: Path) -> Iterator[LocalServer]:
     running = start_server(tmp_path_factory.mktemp("console"), "--tls")
     yield running
-    # Once a job has run, the --tls server's graceful shutdown waits ~30 s (see tests/amplify/conftest.py).
-    running.process.terminate()
-    try:
-        running.process.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        running.process.kill()
-        running.process.wait(timeout=10)
+    running.stop()

@@ -45,12 +45,17 @@ class LocalServer:
         return f"127.0.0.1:{self.port}"
 
     def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM (graceful, bounded by the server's 2 s shutdown timeout), or SIGKILL with ``kill``."""
         if self.process.poll() is None:
             if kill:
                 self.process.kill()
             else:
                 self.process.terminate()
-            self.process.wait(timeout=15)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
 
 
 def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None, port: int | None = None) -> LocalServer:
