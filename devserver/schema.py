@@ -15,6 +15,7 @@ from strawberry.types.unset import UNSET
 
 from devserver.auth_extension import AppSyncAuthExtension
 from devserver.context import RequestContext
+from devserver.document_cache import DocumentCacheExtension
 from devserver.lambda_invoke import invoke_resolver
 from devserver.pubsub import OMITTED
 from devserver.scalars import AWSJSON, AWSDateTime
@@ -156,6 +157,6 @@ schema = AppSyncSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[AppSyncAuthExtension],
+    extensions=[DocumentCacheExtension, AppSyncAuthExtension],
     config=StrawberryConfig(auto_camel_case=False, default_resolver=_read_mapping),
 )
