@@ -113,6 +113,32 @@ def pip_install_args(requirements: Sequence[str], target: str) -> list[str]:
     ]
 
 
+def compile_args(target: str) -> list[str]:
+    """Byte-compile the asset for the runtime's Python: Lambda's file system is read-only, so without
+    shipped .pyc files every cold start compiles every module it imports (0.8-1.4 s here, vs about
+    0.2 s with bytecode; bench/results). ``unchecked-hash`` pycs never look at source mtimes."""
+    return ["-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", target]
+
+
+def find_runtime_python(version: str = PYTHON_VERSION) -> str | None:
+    """An interpreter of the Lambda runtime's version on this host, if any (pyenv shims that cannot run
+    are skipped); None means the asset ships without bytecode and Lambda compiles on import."""
+    candidates = [sys.executable, shutil.which(f"python{version}"), shutil.which("python3")]
+    for candidate in candidates:
+        if not candidate:
+            continue
+        try:
+            found = subprocess.run(
+                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True, text=True, timeout=30, check=True,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if found == version:
+            return candidate
+    return None
+
+
 def _copy_ignore(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in ("__pycache__", ".mypy_cache", ".pytest_cache") or n.endswith(".pyc")}
 
@@ -138,11 +164,14 @@ class LocalPipBundling:
         source_root: Path = REPO_ROOT,
         python: str = sys.executable,
         runner: Runner = _run,
+        compiler: str | None = None,
     ) -> None:
         self._requirements = list(requirements)
         self._source_root = source_root
         self._python = python
         self._runner = runner
+        #: Interpreter of the runtime's version used to byte-compile; looked up lazily when not given.
+        self._compiler = compiler
 
     def has_pip(self) -> bool:
         try:
@@ -177,6 +206,11 @@ class LocalPipBundling:
             return False
         self._runner([self._python, "-m", "pip", *pip_install_args(self._requirements, output_dir)])
         copy_runtime_packages(self._source_root, Path(output_dir))
+        compiler = self._compiler or find_runtime_python()
+        if compiler is not None:
+            self._runner([compiler, *compile_args(output_dir)])
+        else:
+            print(f"no Python {PYTHON_VERSION} on this host: the asset ships without bytecode", file=sys.stderr)
         return True
 
 
@@ -185,7 +219,8 @@ def docker_command(requirements: Sequence[str]) -> list[str]:
     pip = shlex.join(["pip", *pip_install_args(requirements, "/asset-output")])
     copy = " ".join(f"&& cp -r /asset-input/{name} /asset-output/" for name in RUNTIME_PACKAGES)
     clean = "&& find /asset-output -name __pycache__ -type d -prune -exec rm -rf {} +"
-    return ["bash", "-c", f"{pip} {copy} {clean}"]
+    compile_ = "&& " + shlex.join(["python", *compile_args("/asset-output")])  # the image is the runtime's Python
+    return ["bash", "-c", f"{pip} {copy} {clean} {compile_}"]
 
 
 def lambda_code(requirements: Sequence[str] | None = None) -> lambda_.Code:

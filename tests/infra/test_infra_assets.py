@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -81,7 +82,9 @@ class TestLocalBundling:
             (source / package / "__init__.py").write_text("")
             (source / package / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"")
         commands: list[Sequence[str]] = []
-        bundler = assets.LocalPipBundling(["pydantic>=2"], source_root=source, python="py", runner=commands.append)
+        bundler = assets.LocalPipBundling(
+            ["pydantic>=2"], source_root=source, python="py", runner=commands.append, compiler="py3.12"
+        )
         out = tmp_path / "out"
         out.mkdir()
         # When CDK asks the local bundler first
@@ -89,6 +92,8 @@ class TestLocalBundling:
         # Then pip ran once for the wheels, and only our three packages were copied, without caches
         assert commands[0] == ["py", "-m", "pip", "--version"]
         assert commands[1] == ["py", "-m", "pip", *assets.pip_install_args(["pydantic>=2"], str(out))]
+        # and the asset is byte-compiled by the runtime's Python (Lambda cannot write its own cache)
+        assert commands[2] == ["py3.12", *assets.compile_args(str(out))]
         assert sorted(p.name for p in out.iterdir()) == ["jobcore", "resolvers", "worker"]
         assert not list(out.rglob("__pycache__"))
 
@@ -106,6 +111,12 @@ class TestLocalBundling:
         assert " ".join(assets.pip_install_args(["'pydantic>=2'"], "/asset-output")) in script
         for package in assets.RUNTIME_PACKAGES:
             assert f"cp -r /asset-input/{package} /asset-output/" in script
+        assert script.endswith(" ".join(["python", *assets.compile_args("/asset-output")]))
+
+    def test_the_runtime_python_is_found_only_if_it_really_runs(self) -> None:
+        found = assets.find_runtime_python(f"{sys.version_info[0]}.{sys.version_info[1]}")
+        assert found is not None
+        assert assets.find_runtime_python("2.0") is None
 
 
 class TestHandlerStrings:
