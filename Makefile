@@ -30,6 +30,7 @@ test: setup node browser lint typecheck
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy
