@@ -8,6 +8,7 @@ import re
 from typing import Any, NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from jobcore.limits import MAX_JSON_DEPTH, check_json
 
@@ -35,18 +36,21 @@ def _parse_datetime(value: Any) -> str:
     return value
 
 
-AWSJSON = strawberry.scalar(
-    NewType("AWSJSON", object),
-    name="AWSJSON",
-    description=f"A JSON string (nested at most {MAX_JSON_DEPTH} levels).",
-    serialize=_serialize_awsjson,
-    parse_value=_parse_awsjson,
-)
+AWSJSON = NewType("AWSJSON", object)
+AWSDateTime = NewType("AWSDateTime", str)
 
-AWSDateTime = strawberry.scalar(
-    NewType("AWSDateTime", str),
-    name="AWSDateTime",
-    description="An ISO-8601 date and time, e.g. 2026-01-31T12:00:00.000Z.",
-    serialize=str,
-    parse_value=_parse_datetime,
-)
+#: For ``StrawberryConfig(scalar_map=...)``: the Python types above, as the GraphQL scalars AppSync defines.
+SCALARS: dict[object, ScalarDefinition] = {
+    AWSJSON: strawberry.scalar(
+        name="AWSJSON",
+        description=f"A JSON string (nested at most {MAX_JSON_DEPTH} levels).",
+        serialize=_serialize_awsjson,
+        parse_value=_parse_awsjson,
+    ),
+    AWSDateTime: strawberry.scalar(
+        name="AWSDateTime",
+        description="An ISO-8601 date and time, e.g. 2026-01-31T12:00:00.000Z.",
+        serialize=str,
+        parse_value=_parse_datetime,
+    ),
+}

@@ -18,7 +18,7 @@ from devserver.context import RequestContext
 from devserver.document_cache import DocumentCacheExtension
 from devserver.lambda_invoke import invoke_resolver
 from devserver.pubsub import OMITTED
-from devserver.scalars import AWSJSON, AWSDateTime
+from devserver.scalars import AWSJSON, SCALARS, AWSDateTime
 from devserver.selection import project
 from resolvers.envelope import FieldError
 
@@ -158,5 +158,5 @@ schema = AppSyncSchema(
     mutation=Mutation,
     subscription=Subscription,
     extensions=[DocumentCacheExtension, AppSyncAuthExtension],
-    config=StrawberryConfig(auto_camel_case=False, default_resolver=_read_mapping),
+    config=StrawberryConfig(auto_camel_case=False, default_resolver=_read_mapping, scalar_map=SCALARS),
 )
