@@ -24,6 +24,19 @@ UrlOption = Annotated[str | None, typer.Option("--url", envvar="APPSYNC_JOBS_URL
 KeyOption = Annotated[str | None, typer.Option("--api-key", envvar="APPSYNC_JOBS_API_KEY", help="API key.")]
 IamOption = Annotated[bool, typer.Option("--iam", help="Sign requests with SigV4 (default AWS credentials).")]
 
+# Worker tuning shared by `dev` (embedded worker) and `worker`: one definition, one environment variable each.
+DataDirOption = Annotated[Path, typer.Option(envvar="APPSYNC_JOBS_DATA_DIR")]
+TasksOption = Annotated[str, typer.Option(envvar="APPSYNC_JOBS_TASK_MODULES", help="Extra task modules.")]
+LeaseOption = Annotated[int, typer.Option(envvar="JOBS_LEASE_SECONDS", help="Worker lease; heartbeats renew it.")]
+MarginOption = Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")]
+BackoffOption = Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")]
+ReaperOption = Annotated[float, typer.Option(envvar="JOBS_REAPER_INTERVAL")]
+ReceivesOption = Annotated[int, typer.Option(envvar="JOBS_MAX_RECEIVE_COUNT")]
+VisibilityOption = Annotated[int, typer.Option(
+    envvar="JOBS_VISIBILITY_TIMEOUT",
+    help="Seconds a received message stays hidden until its claim shortens it: the worst-case recovery after a crash.",
+)]
+
 _STATUS_STYLE = {
     JobStatus.PENDING: "yellow",
     JobStatus.RUNNING: "cyan",
@@ -136,20 +149,21 @@ def cancel(job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: I
 def dev(
     port: Annotated[int, typer.Option(envvar="APPSYNC_JOBS_PORT")] = 8000,
     host: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_HOST")] = "127.0.0.1",
-    data_dir: Annotated[Path, typer.Option(envvar="APPSYNC_JOBS_DATA_DIR")] = Path(".appsync-jobs"),
+    data_dir: DataDirOption = Path(".appsync-jobs"),
     api_key: Annotated[str | None, typer.Option(envvar="APPSYNC_JOBS_API_KEY")] = None,
     worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the worker in this process.")] = True,
     concurrency: Annotated[int, typer.Option(help="Deliveries handled at once by the embedded worker.")] = 4,
-    tasks: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_TASK_MODULES", help="Extra task modules.")] = "",
+    tasks: TasksOption = "",
     tls: Annotated[bool, typer.Option("--tls", envvar="APPSYNC_JOBS_TLS",
                                       help="Serve HTTPS/WSS with a local certificate (Amplify JS needs wss://).")] = False,
     https_port: Annotated[int | None, typer.Option(envvar="APPSYNC_JOBS_HTTPS_PORT",
                                                    help="Also serve HTTPS/WSS on this port, beside plain HTTP.")] = None,
-    lease_seconds: Annotated[int, typer.Option(envvar="JOBS_LEASE_SECONDS", help="Worker lease; heartbeats renew it.")] = 60,
-    visibility_margin: Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")] = 10,
-    retry_backoff_base: Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")] = 2,
-    reaper_interval: Annotated[float, typer.Option(envvar="JOBS_REAPER_INTERVAL")] = 30.0,
-    max_receive_count: Annotated[int, typer.Option(envvar="JOBS_MAX_RECEIVE_COUNT")] = 3,
+    lease_seconds: LeaseOption = 60,
+    visibility_margin: MarginOption = 10,
+    retry_backoff_base: BackoffOption = 2,
+    reaper_interval: ReaperOption = 30.0,
+    max_receive_count: ReceivesOption = 3,
+    visibility_timeout: VisibilityOption = 90,
 ) -> None:
     """Run the local AppSync-compatible API with its SQLite job store, queue and worker."""
     from devserver.runtime import LocalConfig, start_local
@@ -166,7 +180,7 @@ def dev(
         certfile=certificates.cert if certificates else None, keyfile=certificates.key if certificates else None,
         tls=tls, https_port=https_port,
         lease_seconds=lease_seconds, visibility_margin=visibility_margin, retry_backoff_base=retry_backoff_base,
-        reaper_interval=reaper_interval, max_receive_count=max_receive_count,
+        reaper_interval=reaper_interval, max_receive_count=max_receive_count, visibility_timeout=visibility_timeout,
     )
 
     async def serve() -> None:
@@ -192,16 +206,15 @@ def worker_command(
     url: Annotated[str, typer.Option("--url", envvar="APPSYNC_JOBS_URL", help="The server's GraphQL URL.")] = (
         "http://127.0.0.1:8000/graphql"
     ),
-    data_dir: Annotated[Path, typer.Option(envvar="APPSYNC_JOBS_DATA_DIR")] = Path(".appsync-jobs"),
+    data_dir: DataDirOption = Path(".appsync-jobs"),
     concurrency: Annotated[int, typer.Option(help="Deliveries handled at once.")] = 4,
-    tasks: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_TASK_MODULES", help="Extra task modules.")] = "",
-    lease_seconds: Annotated[int, typer.Option(envvar="JOBS_LEASE_SECONDS")] = 60,
-    visibility_margin: Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")] = 10,
-    retry_backoff_base: Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")] = 2,
-    reaper_interval: Annotated[float, typer.Option(envvar="JOBS_REAPER_INTERVAL")] = 30.0,
-    max_receive_count: Annotated[int, typer.Option(envvar="JOBS_MAX_RECEIVE_COUNT")] = 3,
-    visibility_timeout: Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_TIMEOUT",
-                                                    help="Seconds a received message stays hidden before its claim.")] = 90,
+    tasks: TasksOption = "",
+    lease_seconds: LeaseOption = 60,
+    visibility_margin: MarginOption = 10,
+    retry_backoff_base: BackoffOption = 2,
+    reaper_interval: ReaperOption = 30.0,
+    max_receive_count: ReceivesOption = 3,
+    visibility_timeout: VisibilityOption = 90,
     ca_bundle: Annotated[Path | None, typer.Option(envvar="APPSYNC_JOBS_CA_BUNDLE")] = None,
 ) -> None:
     """Run worker processes beside `appsync-jobs dev --no-worker` (as many as you like, same data dir)."""
