@@ -134,6 +134,9 @@ class Subscription:
     async def onJobUpdated(
         self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> AsyncGenerator[Job | None, None]:
+        # The subscription field's resolver runs once, at subscribe time, as on AppSync: it refuses
+        # ids the caller may not read (a FieldError here rejects the start).
+        _resolve(info, id=id)
         # Registers before returning (not on first iteration), so the subscription is live by the
         # time the client is told it started: no event can fall between start_ack and listening.
         events = info.context.pubsub.open(SUBSCRIPTION_FIELD, {"id": id if id is not None else OMITTED})

@@ -58,12 +58,14 @@ from infra.config import (
 from jobcore import table_schema
 
 #: Every root field is served by the resolvers Lambda through the same APPSYNC_JS unit resolver.
-#: Subscription.onJobUpdated has none: AppSync fans out the mutations named in @aws_subscribe.
+#: Subscription.onJobUpdated's resolver runs once per subscribe (the ownership check); the events
+#: themselves are AppSync's fan-out of the mutations named in @aws_subscribe.
 ROOT_FIELDS: Final = (
     ("Query", "job"),
     ("Mutation", "submitJob"),
     ("Mutation", "cancelJob"),
     ("Mutation", "updateJob"),
+    ("Subscription", "onJobUpdated"),
 )
 #: The one mutation the worker-side functions may call.
 WORKER_MUTATION: Final = "updateJob"

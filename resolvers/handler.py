@@ -1,4 +1,5 @@
-"""AppSync resolver Lambda (powertools ``AppSyncResolver``): submitJob, job, cancelJob, updateJob.
+"""AppSync resolver Lambda (powertools ``AppSyncResolver``): submitJob, job, cancelJob, updateJob and
+the subscribe-time check of onJobUpdated.
 
 The local server invokes this very module with AppSync-shaped events, so what runs locally is what
 deploys. Field functions only translate GraphQL arguments to use cases in ``jobcore.service``.
@@ -51,6 +52,16 @@ def _caller() -> Caller:
 @app.resolver(type_name="Query", field_name="job")
 def job(id: str) -> JobShape:
     return job_to_graphql(service.get_job(services(), _caller(), id))
+
+
+@app.resolver(type_name="Subscription", field_name="onJobUpdated")
+def on_job_updated(id: str) -> None:
+    """Runs once, when a client subscribes: only a caller who may read the job may follow it.
+
+    Unknown and foreign ids get the same NotFound, so a subscription cannot probe for others' jobs.
+    AppSync wants null from a subscription resolver; the events themselves come from @aws_subscribe.
+    """
+    service.get_job(services(), _caller(), id)
 
 
 @app.resolver(type_name="Mutation", field_name="submitJob")

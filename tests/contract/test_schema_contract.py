@@ -37,8 +37,12 @@ def test_the_local_server_serves_exactly_the_contract() -> None:
 
 def test_every_root_field_has_one_lambda_resolver() -> None:
     schema = contract()
-    root_fields = {("Query", f) for f in schema.query_type.fields} | {  # type: ignore[union-attr]
-        ("Mutation", f) for f in schema.mutation_type.fields  # type: ignore[union-attr]
+    # Subscription fields too: their resolver is the subscribe-time ownership check.
+    root_fields = {
+        (root.name, f)
+        for root in (schema.query_type, schema.mutation_type, schema.subscription_type)
+        if root is not None
+        for f in root.fields
     }
     registered = {(type_name, field) for (type_name, field) in _resolver_keys()}
     assert registered == root_fields

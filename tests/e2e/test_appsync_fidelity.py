@@ -154,14 +154,20 @@ def _header(server: LocalServer) -> str:
     return base64.b64encode(json.dumps({"host": server.host, "x-api-key": API_KEY}).encode()).decode()
 
 
+def _submit(server: LocalServer) -> str:
+    answer = requests.post(server.url, json={"query": SUBMIT}, headers={"x-api-key": API_KEY}, timeout=10)
+    return str(answer.json()["data"]["submitJob"]["id"])
+
+
 async def test_more_subscriptions_than_the_limit_on_one_connection(server: LocalServer) -> None:
+    job_id = _submit(server)  # the subscribe-time check refuses ids the caller cannot read
     url = f"{server.realtime_url}?header={_header(server)}&payload=e30="
     async with websockets.connect(url, subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
         await socket.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await socket.recv())["type"] == "connection_ack"
         authorization = {"host": server.host, "x-api-key": API_KEY}
         for n in range(101):
-            data = json.dumps({"query": SUBSCRIBE, "variables": {"id": str(uuid.uuid4())}})
+            data = json.dumps({"query": SUBSCRIBE, "variables": {"id": job_id}})
             await socket.send(json.dumps({"id": str(n), "type": "start",
                                           "payload": {"data": data, "extensions": {"authorization": authorization}}}))
         answers: dict[str, dict[str, Any]] = {}
@@ -200,3 +206,15 @@ def test_a_subscription_posted_over_http_is_a_bad_request(server: LocalServer) -
     answer = requests.post(server.url, json=body, headers={"x-api-key": API_KEY}, timeout=10)
     assert answer.status_code == 400
     assert answer.json()["errors"][0] == {"errorType": "BadRequestException", "message": "Subscriptions over MQTT is not supported."}
+
+
+async def test_subscribing_to_an_unknown_job_is_refused_at_start_as_not_found(server: LocalServer) -> None:
+    # AppSync runs the subscription field's resolver when the client subscribes; its error rejects the start.
+    transport = AppSyncWebsocketsTransport(url=server.realtime_url, auth=api_key_auth(server))
+    async with Client(transport=transport) as session:
+        with pytest.raises(TransportQueryError) as refused:
+            async for _ in session.subscribe(GraphQLRequest(SUBSCRIBE, variable_values={"id": str(uuid.uuid4())})):
+                pass
+    assert refused.value.errors is not None
+    (error,) = refused.value.errors[0]["errors"]
+    assert error["errorType"] == "NotFound"

@@ -80,5 +80,5 @@ class TestCfnLint:
         assert not [m for m in matches if m.rule.id.startswith("E")]
 
 
-def test_root_fields_cover_the_four_lambda_backed_operations() -> None:
-    assert {f for _, f in ROOT_FIELDS} == {"job", "submitJob", "cancelJob", "updateJob"}
+def test_root_fields_cover_the_lambda_backed_operations_and_the_subscribe_check() -> None:
+    assert {f for _, f in ROOT_FIELDS} == {"job", "submitJob", "cancelJob", "updateJob", "onJobUpdated"}

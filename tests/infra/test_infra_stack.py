@@ -385,7 +385,7 @@ class TestApi:
         staged = dev.outdir / manifest["files"][asset_hash]["source"]["path"]
         assert staged.read_bytes() == RESOLVER_JS_PATH.read_bytes()
 
-    def test_every_query_and_mutation_field_of_the_schema_has_a_resolver_and_nothing_else(self, dev: Any) -> None:
+    def test_every_root_field_of_the_schema_has_a_resolver_and_nothing_else(self, dev: Any) -> None:
         graphql = pytest.importorskip("graphql")
         prelude = (
             "scalar AWSJSON\nscalar AWSDateTime\n"
@@ -393,7 +393,8 @@ class TestApi:
             + "\ndirective @aws_subscribe(mutations: [String]) on FIELD_DEFINITION\n"
         )
         schema = graphql.build_schema(prelude + SCHEMA_PATH.read_text())
-        expected = {(t.name, f) for t in (schema.query_type, schema.mutation_type) for f in t.fields}
+        roots = (schema.query_type, schema.mutation_type, schema.subscription_type)
+        expected = {(t.name, f) for t in roots for f in t.fields}
         deployed = {
             (r["Properties"]["TypeName"], r["Properties"]["FieldName"]) for r in dev.resources("AWS::AppSync::Resolver").values()
         }

@@ -116,6 +116,8 @@ function follow(id: string): void {
       next: ({ data }) => apply(data?.onJobUpdated),
       error: (error: unknown) => {
         live.delete(id);
+        // The subscribe-time check answers NotFound for a job this key cannot read (or that is gone).
+        if (describeError(error).includes('NotFound')) return markMissing(id);
         views.get(id)?.setNote(`Live updates stopped: ${describeError(error)}. Reload to retry.`, 'error');
       },
     });
