@@ -55,6 +55,7 @@ from infra.config import (
     WORKER_HANDLER,
     JobsConfig,
 )
+from infra.schema import RenderedSchema
 from jobcore import table_schema
 
 #: Every root field is served by the resolvers Lambda through the same APPSYNC_JS unit resolver.
@@ -302,7 +303,7 @@ class JobsStack(Stack):
             self,
             "Api",
             name=cfg.stack_name,
-            definition=appsync.Definition.from_file(str(schema_path)),
+            definition=appsync.Definition.from_schema(RenderedSchema(schema_path, cognito=cfg.enable_cognito)),
             authorization_config=appsync.AuthorizationConfig(
                 default_authorization=appsync.AuthorizationMode(
                     authorization_type=appsync.AuthorizationType.API_KEY,

@@ -14,6 +14,7 @@ from aws_cdk.assertions import Match
 from infra import outputs as output_keys
 from infra.assets import RESOLVER_JS_PATH, SCHEMA_PATH
 from infra.config import DLQ_HANDLER, HANDLERS, REAPER_HANDLER, RESOLVERS_HANDLER, WORKER_HANDLER
+from infra.schema import deployed_schema
 from infra.stack import ROOT_FIELDS
 from jobcore import table_schema
 
@@ -324,9 +325,31 @@ class TestLeastPrivilege:
 
 # --- AppSync ----------------------------------------------------------------------------------
 class TestApi:
-    def test_schema_is_schema_graphql_itself(self, dev: Any) -> None:
-        schema = only(dev.resources("AWS::AppSync::GraphQLSchema"))["Properties"]
+    def test_with_cognito_the_schema_is_schema_graphql_itself(self, prod: Any) -> None:
+        schema = only(prod.resources("AWS::AppSync::GraphQLSchema"))["Properties"]
         assert schema["Definition"] == SCHEMA_PATH.read_text()
+
+    def test_without_cognito_the_schema_is_schema_graphql_minus_the_user_pool_directive(self, dev: Any) -> None:
+        definition = only(dev.resources("AWS::AppSync::GraphQLSchema"))["Properties"]["Definition"]
+        sdl = [line for line in definition.splitlines() if not line.lstrip().startswith("#")]
+        assert not [line for line in sdl if "aws_cognito_user_pools" in line]
+        assert definition == deployed_schema(SCHEMA_PATH.read_text(), cognito=False)
+        assert "type Job @aws_api_key @aws_iam {" in definition
+
+    def test_user_pool_users_reach_every_client_field_but_never_update_job(self) -> None:
+        graphql = pytest.importorskip("graphql")
+        from jobcore.contract import APPSYNC_PRELUDE
+
+        schema = graphql.build_schema(APPSYNC_PRELUDE + SCHEMA_PATH.read_text())
+
+        def modes(node: Any) -> set[str]:
+            return {d.name.value for d in node.ast_node.directives}
+
+        for type_name in ("Job", "JobError", "Query"):
+            assert "aws_cognito_user_pools" in modes(schema.type_map[type_name])
+        for root, field in (("Mutation", "submitJob"), ("Mutation", "cancelJob"), ("Subscription", "onJobUpdated")):
+            assert "aws_cognito_user_pools" in modes(schema.type_map[root].fields[field])
+        assert modes(schema.type_map["Mutation"].fields["updateJob"]) == {"aws_iam"}
 
     def test_default_auth_is_api_key_with_iam_as_additional_mode(self, dev: Any) -> None:
         api = dev.resource(dev.stack.api)["Properties"]
