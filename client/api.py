@@ -17,7 +17,12 @@ from typing import Any
 
 from gql import Client, GraphQLRequest, gql
 from gql.transport.aiohttp import AIOHTTPTransport
-from gql.transport.appsync_auth import AppSyncApiKeyAuthentication, AppSyncAuthentication, AppSyncIAMAuthentication
+from gql.transport.appsync_auth import (
+    AppSyncApiKeyAuthentication,
+    AppSyncAuthentication,
+    AppSyncIAMAuthentication,
+    AppSyncJWTAuthentication,
+)
 from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from gql.transport.exceptions import TransportClosed, TransportError, TransportQueryError
 
@@ -76,6 +81,8 @@ class JobsClient:
     def _auth(self) -> AppSyncAuthentication:
         if self.config.iam:
             return AppSyncIAMAuthentication(host=self.config.host, region_name=self.config.region)
+        if self.config.token:
+            return AppSyncJWTAuthentication(host=self.config.host, jwt=self.config.token)
         if not self.config.api_key:
             raise ValueError("no API key configured (APPSYNC_JOBS_API_KEY) and IAM auth not selected")
         return AppSyncApiKeyAuthentication(host=self.config.host, api_key=self.config.api_key)

@@ -23,6 +23,8 @@ errors = Console(stderr=True)
 UrlOption = Annotated[str | None, typer.Option("--url", envvar="APPSYNC_JOBS_URL", help="GraphQL endpoint URL.")]
 KeyOption = Annotated[str | None, typer.Option("--api-key", envvar="APPSYNC_JOBS_API_KEY", help="API key.")]
 IamOption = Annotated[bool, typer.Option("--iam", help="Sign requests with SigV4 (default AWS credentials).")]
+TokenOption = Annotated[str | None, typer.Option(
+    "--token", envvar="APPSYNC_JOBS_TOKEN", help="A Cognito user-pool token: act as that user.")]
 
 # Worker tuning shared by `dev` (embedded worker) and `worker`: one definition, one environment variable each.
 DataDirOption = Annotated[Path, typer.Option(envvar="APPSYNC_JOBS_DATA_DIR")]
@@ -46,8 +48,8 @@ _STATUS_STYLE = {
 }
 
 
-def _config(url: str | None, api_key: str | None, iam: bool) -> ClientConfig:
-    return ClientConfig.from_env(url=url, api_key=api_key, iam=iam or None)
+def _config(url: str | None, api_key: str | None, iam: bool, token: str | None = None) -> ClientConfig:
+    return ClientConfig.from_env(url=url, api_key=api_key, iam=iam or None, token=token)
 
 
 def _show(job: Job) -> None:
@@ -90,6 +92,7 @@ def submit(
     url: UrlOption = None,
     api_key: KeyOption = None,
     iam: IamOption = False,
+    token: TokenOption = None,
 ) -> None:
     """Submit a job; with --wait, show live progress and the outcome."""
     try:
@@ -98,7 +101,7 @@ def submit(
         raise typer.BadParameter(f"--payload is not valid JSON: {exc}") from exc
 
     async def go() -> Job:
-        async with JobsClient(_config(url, api_key, iam)) as client:
+        async with JobsClient(_config(url, api_key, iam, token)) as client:
             job = await client.submit(job_type, body, idempotency_key=idempotency_key)
             if not wait:
                 return job
@@ -124,22 +127,26 @@ def submit(
 
 
 @app.command()
-def status(job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False) -> None:
+def status(
+    job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False, token: TokenOption = None
+) -> None:
     """Show a job."""
 
     async def go() -> Job:
-        async with JobsClient(_config(url, api_key, iam)) as client:
+        async with JobsClient(_config(url, api_key, iam, token)) as client:
             return await client.get(job_id)
 
     _show(_run(go()))
 
 
 @app.command()
-def cancel(job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False) -> None:
+def cancel(
+    job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False, token: TokenOption = None
+) -> None:
     """Cancel a job: at once if PENDING, cooperatively if RUNNING."""
 
     async def go() -> Job:
-        async with JobsClient(_config(url, api_key, iam)) as client:
+        async with JobsClient(_config(url, api_key, iam, token)) as client:
             return await client.cancel(job_id)
 
     _show(_run(go()))
@@ -199,6 +206,20 @@ def dev(
             await server.stop()
 
     _serve_forever(serve())
+
+
+@app.command("token")
+def token_command(
+    username: Annotated[str, typer.Argument(help="Who the token is for (one name is one user, across restarts).")],
+    group: Annotated[list[str] | None, typer.Option("--group", "-g", help="A cognito:groups entry (repeatable).")] = None,
+    id_token: Annotated[bool, typer.Option("--id-token", help="An ID token instead of an access token.")] = False,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a token from the local user pool, to act as a signed-in user (--token / APPSYNC_JOBS_TOKEN)."""
+    from devserver.user_pool import LocalUserPool
+
+    typer.echo(LocalUserPool().mint(username, groups=group or (), token_use="id" if id_token else "access",
+                                    lifetime_seconds=ttl))
 
 
 @app.command("worker")

@@ -33,6 +33,8 @@ class ClientConfig:
     api_key: str | None = LOCAL_API_KEY
     #: Use SigV4 (IAM) with the default botocore credentials instead of the API key.
     iam: bool = False
+    #: A Cognito user-pool token (access or ID token) to act as that user instead of the API key.
+    token: str | None = None
     region: str | None = None
     realtime_url: str | None = None
     #: TLS verification: True, False, or a CA bundle path (the local --tls certificate).
@@ -57,6 +59,8 @@ class ClientConfig:
             values["url"] = env["APPSYNC_JOBS_URL"]
         if "APPSYNC_JOBS_API_KEY" in env:
             values["api_key"] = env["APPSYNC_JOBS_API_KEY"]
+        if env.get("APPSYNC_JOBS_TOKEN"):
+            values["token"] = env["APPSYNC_JOBS_TOKEN"]
         if env.get("APPSYNC_JOBS_AUTH", "").lower() == "iam":
             values["iam"] = True
         if "AWS_REGION" in env and "region" not in values:

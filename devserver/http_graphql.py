@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 
 from devserver.context import RequestContext
 from devserver.errors import appsync_errors, request_error
-from devserver.identity import AuthenticationFailed, authenticate_http, iam_identity
+from devserver.identity import AuthenticationFailed, appsync_identity, authenticate_http
 from devserver.state import ServerState
 
 #: Larger bodies are refused before parsing (AppSync's own request cap is in this range).
@@ -83,7 +83,7 @@ async def graphql_post(request: Request) -> Response:
 
     context = RequestContext(
         caller=caller,
-        identity=iam_identity(caller, _source_ips(request, headers)),
+        identity=appsync_identity(caller, _source_ips(request, headers)),
         headers=headers,
         rules=state.rules,
         pubsub=state.pubsub,

@@ -7,8 +7,8 @@ sent on connect (query string, ``header-`` subprotocol or upgrade headers) and i
 authentication failures: the HTTP server answers 401 ``UnauthorizedException`` and the realtime
 endpoint sends ``connection_error`` (or an ``error`` for that start).
 
-Cognito/OIDC/Lambda authorizers are not emulated: a non-SigV4 ``Authorization`` without an API key
-is refused.
+Any other ``Authorization`` is a user-pool JWT, checked by the local user pool
+(``devserver.user_pool``) when the server has one. OIDC and Lambda authorizers are not emulated.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from devserver import sigv4
+from devserver.user_pool import LocalUserPool, TokenRejected, cognito_identity
 from jobcore.auth import API_KEY_CALLER, AuthMode, Caller
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_API_KEY, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 
@@ -55,6 +56,8 @@ class AuthConfig:
     credentials: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     region: str = LOCAL_REGION
     max_clock_skew: timedelta = sigv4.DEFAULT_MAX_CLOCK_SKEW
+    #: Accept user-pool JWTs signed by this local pool (``None``: the Cognito mode is off).
+    user_pool: LocalUserPool | None = None
 
     @classmethod
     def local_default(cls) -> AuthConfig:
@@ -64,6 +67,7 @@ class AuthConfig:
             credentials=MappingProxyType({LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY}),
             region=LOCAL_REGION,
             max_clock_skew=sigv4.DEFAULT_MAX_CLOCK_SKEW,
+            user_pool=LocalUserPool(region=LOCAL_REGION),
         )
 
 
@@ -97,15 +101,18 @@ def authenticate_realtime(
     return _authenticate(header, body.encode("utf-8"), "POST", path, "", config, now)
 
 
-def iam_identity(caller: Caller, source_ip: str | Sequence[str]) -> dict[str, Any] | None:
-    """AppSync's ``ctx.identity`` for the caller: the IAM shape (spec §4.2), ``None`` for an API key.
+def appsync_identity(caller: Caller, source_ip: str | Sequence[str]) -> dict[str, Any] | None:
+    """AppSync's ``ctx.identity`` for the caller (spec §4.2): the IAM or user-pool shape, ``None`` for
+    an API key.
 
-    ``username`` is the last segment of the principal ARN (the access key id for local callers);
-    real AppSync puts the IAM unique id there, which the local server cannot know.
+    For IAM, ``username`` is the last segment of the principal ARN (the access key id for local
+    callers); real AppSync puts the IAM unique id there, which the local server cannot know.
     """
+    ips = [source_ip] if isinstance(source_ip, str) else list(source_ip)
+    if caller.mode is AuthMode.AMAZON_COGNITO_USER_POOLS and caller.claims is not None:
+        return cognito_identity(caller.claims, ips)
     if caller.mode is not AuthMode.AWS_IAM:
         return None
-    ips = [source_ip] if isinstance(source_ip, str) else list(source_ip)
     arn = caller.principal
     account = arn.split(":")[4] if arn.startswith("arn:") and arn.count(":") >= 5 else LOCAL_ACCOUNT_ID
     return {
@@ -158,6 +165,11 @@ def _authenticate(
             return API_KEY_CALLER
         raise AuthenticationFailed(NOT_AUTHORIZED)
     if authorization:
-        # A JWT or Lambda-authorizer token: those modes are not emulated locally.
-        raise AuthenticationFailed(NO_VALID_AUTH_HEADER)
+        if config.user_pool is None:
+            raise AuthenticationFailed(NO_VALID_AUTH_HEADER)
+        try:
+            claims = config.user_pool.verify(authorization)
+        except TokenRejected as error:
+            raise AuthenticationFailed(error.message) from error
+        return Caller(AuthMode.AMAZON_COGNITO_USER_POOLS, str(claims["sub"]), claims=claims)
     raise AuthenticationFailed(NOT_AUTHORIZED)

@@ -27,7 +27,7 @@ from graphql import (
 
 from devserver.context import RequestContext
 from devserver.errors import appsync_errors
-from devserver.identity import iam_identity
+from devserver.identity import appsync_identity
 from devserver.realtime.source import StartRejected
 from devserver.selection import Selection, selection_of
 from devserver.state import ServerState
@@ -59,7 +59,7 @@ class LocalSubscriptionSource:
 
         context = RequestContext(
             caller=caller,
-            identity=iam_identity(caller, ["127.0.0.1"]),
+            identity=appsync_identity(caller, ["127.0.0.1"]),
             headers={},
             rules=self.state.rules,
             pubsub=self.state.pubsub,

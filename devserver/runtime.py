@@ -21,6 +21,7 @@ from devserver.identity import AuthConfig
 from devserver.pubsub import PubSub
 from devserver.sqs_events import queue_arn
 from devserver.state import ServerState
+from devserver.user_pool import LocalUserPool
 from jobcore.bootstrap import LocalBackend, local_backend, local_services, reporter_from_settings
 from jobcore.ports import JobQueue
 from jobcore.runner import RunnerConfig
@@ -186,6 +187,7 @@ async def start_local(config: LocalConfig) -> RunningServer:
             api_keys=frozenset({config.api_key}),
             credentials=MappingProxyType({config.access_key_id: config.secret_access_key}),
             region=config.region,
+            user_pool=LocalUserPool(region=config.region),
         ),
     )
     app = create_app(state)

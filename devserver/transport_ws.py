@@ -16,7 +16,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from devserver.context import RequestContext
-from devserver.identity import AuthenticationFailed, authenticate_realtime, iam_identity
+from devserver.identity import AuthenticationFailed, appsync_identity, authenticate_realtime
 from devserver.state import ServerState
 from jobcore.auth import API_KEY_CALLER
 
@@ -41,5 +41,5 @@ class TransportWsGraphQL(GraphQL[RequestContext, None]):
         except AuthenticationFailed as exc:
             raise ConnectionRejectionError({"errorType": exc.error_type, "message": exc.message}) from exc
         context.caller = caller
-        context.identity = iam_identity(caller, ["127.0.0.1"])
+        context.identity = appsync_identity(caller, ["127.0.0.1"])
         return None

@@ -11,7 +11,8 @@ may call only ``updateJob``), so they see every job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +32,8 @@ class Caller:
     mode: AuthMode
     #: Stable identity: "api-key", an IAM user/role ARN, or a user's ``sub``.
     principal: str
+    #: A token-authenticated user's claims (Cognito/OIDC), for building AppSync's ``ctx.identity``.
+    claims: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_service(self) -> bool:

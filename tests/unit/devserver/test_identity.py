@@ -184,7 +184,7 @@ def test_realtime_empty_header_is_refused() -> None:
 
 def test_iam_identity_has_the_appsync_iam_shape() -> None:
     caller = Caller(AuthMode.AWS_IAM, LOCAL_ARN)
-    assert identity.iam_identity(caller, "127.0.0.1") == {
+    assert identity.appsync_identity(caller, "127.0.0.1") == {
         "accountId": "000000000000",
         "cognitoIdentityPoolId": None,
         "cognitoIdentityId": None,
@@ -197,7 +197,7 @@ def test_iam_identity_has_the_appsync_iam_shape() -> None:
 
 
 def test_iam_identity_keeps_a_source_ip_chain() -> None:
-    result = identity.iam_identity(Caller(AuthMode.AWS_IAM, LOCAL_ARN), ["10.0.0.1", "127.0.0.1"])
+    result = identity.appsync_identity(Caller(AuthMode.AWS_IAM, LOCAL_ARN), ["10.0.0.1", "127.0.0.1"])
     assert result is not None
     assert result["sourceIp"] == ["10.0.0.1", "127.0.0.1"]
 
@@ -206,9 +206,9 @@ def test_iam_identity_round_trips_through_jobcore() -> None:
     from jobcore.auth import caller_from_appsync_identity
 
     caller = Caller(AuthMode.AWS_IAM, LOCAL_ARN)
-    assert caller_from_appsync_identity(identity.iam_identity(caller, "127.0.0.1")) == caller
+    assert caller_from_appsync_identity(identity.appsync_identity(caller, "127.0.0.1")) == caller
 
 
 def test_iam_identity_is_none_for_api_key() -> None:
-    assert identity.iam_identity(API_KEY_CALLER, "127.0.0.1") is None
+    assert identity.appsync_identity(API_KEY_CALLER, "127.0.0.1") is None
     assert identity.LOCAL_ACCOUNT_ID == "000000000000"
