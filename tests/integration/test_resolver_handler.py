@@ -87,6 +87,32 @@ class TestJobQuery:
         assert answer[ERROR_KEY]["errorType"] == "NotFound"
 
 
+class TestSubscribeCheck:
+    """Subscription.onJobUpdated's resolver runs at subscribe time; null admits, an error refuses."""
+
+    ALICE = {"sub": "alice", "issuer": "https://cognito-idp.us-east-1.amazonaws.com/pool", "claims": {}}
+    BOB = {"sub": "bob", "issuer": "https://cognito-idp.us-east-1.amazonaws.com/pool", "claims": {}}
+
+    def test_the_owner_may_subscribe(self, services: Services) -> None:
+        job = invoke(appsync_event("Mutation", "submitJob", {"input": {"type": "echo"}}, identity=self.ALICE))
+        assert invoke(appsync_event("Subscription", "onJobUpdated", {"id": job["id"]}, identity=self.ALICE)) is None
+
+    def test_iam_services_may_subscribe_to_any_job(self, services: Services) -> None:
+        job = invoke(appsync_event("Mutation", "submitJob", {"input": {"type": "echo"}}, identity=self.ALICE))
+        assert invoke(appsync_event("Subscription", "onJobUpdated", {"id": job["id"]}, identity=IAM_IDENTITY)) is None
+
+    @pytest.mark.parametrize("intruder", ["bob", "api key"])
+    def test_another_caller_is_refused_as_not_found(self, services: Services, intruder: str) -> None:
+        job = invoke(appsync_event("Mutation", "submitJob", {"input": {"type": "echo"}}, identity=self.ALICE))
+        identity = self.BOB if intruder == "bob" else None
+        answer = invoke(appsync_event("Subscription", "onJobUpdated", {"id": job["id"]}, identity=identity))
+        assert answer[ERROR_KEY]["errorType"] == "NotFound"
+
+    def test_an_unknown_id_is_refused_the_same_way(self, services: Services) -> None:
+        answer = invoke(appsync_event("Subscription", "onJobUpdated", {"id": "00000000-0000-0000-0000-000000000000"}))
+        assert answer[ERROR_KEY]["errorType"] == "NotFound"
+
+
 class TestUpdateJob:
     def test_api_key_callers_may_not_report(self, services: Services) -> None:
         job = invoke(load("appsync_submit_job.json"))

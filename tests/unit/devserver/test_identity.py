@@ -12,6 +12,7 @@ from gql.transport.appsync_auth import AppSyncApiKeyAuthentication, AppSyncIAMAu
 
 from devserver import identity
 from devserver.identity import AuthConfig, AuthenticationFailed
+from devserver.user_pool import LocalUserPool
 from jobcore.auth import API_KEY_CALLER, AuthMode, Caller
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_API_KEY, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 
@@ -59,7 +60,7 @@ def test_http_without_credentials_is_refused() -> None:
     assert caught.value.message == identity.NOT_AUTHORIZED
 
 
-def test_http_jwt_authorization_is_refused_as_not_a_valid_header() -> None:
+def test_http_malformed_jwt_authorization_is_refused_as_not_a_valid_header() -> None:
     with pytest.raises(AuthenticationFailed) as caught:
         identity.authenticate_http({"Authorization": "eyJhbGciOi.x.y"}, b"{}", "/graphql", CONFIG, now())
     assert caught.value.message == identity.NO_VALID_AUTH_HEADER == "Valid authorization header not provided."
@@ -212,3 +213,49 @@ def test_iam_identity_round_trips_through_jobcore() -> None:
 def test_iam_identity_is_none_for_api_key() -> None:
     assert identity.appsync_identity(API_KEY_CALLER, "127.0.0.1") is None
     assert identity.LOCAL_ACCOUNT_ID == "000000000000"
+
+
+# --- user pool (Cognito) ---------------------------------------------------------------------------
+
+POOL = LocalUserPool()
+
+
+@pytest.mark.parametrize("prefix", ["", "Bearer "])
+def test_http_user_pool_token_is_cognito_mode_keyed_on_sub(prefix: str) -> None:
+    headers = {"Authorization": prefix + POOL.mint("alice"), "host": HOST}
+    caller = identity.authenticate_http(headers, b"{}", "/graphql", CONFIG, now())
+    assert (caller.mode, caller.principal) == (AuthMode.AMAZON_COGNITO_USER_POOLS, POOL.sub_for("alice"))
+
+
+def test_http_expired_user_pool_token_is_refused_as_expired() -> None:
+    stale = POOL.mint("alice", lifetime_seconds=60, now=datetime.now(UTC).timestamp() - 3600)
+    with pytest.raises(AuthenticationFailed) as caught:
+        identity.authenticate_http({"Authorization": stale}, b"{}", "/graphql", CONFIG, now())
+    assert caught.value.message == "Token has expired."
+
+
+def test_a_server_without_a_user_pool_refuses_tokens() -> None:
+    config = AuthConfig(api_keys=frozenset({LOCAL_API_KEY}))
+    with pytest.raises(AuthenticationFailed) as caught:
+        identity.authenticate_http({"Authorization": POOL.mint("alice")}, b"{}", "/graphql", config, now())
+    assert caught.value.message == identity.NO_VALID_AUTH_HEADER
+
+
+def test_realtime_user_pool_header_as_gql_sends_it() -> None:
+    from gql.transport.appsync_auth import AppSyncJWTAuthentication
+
+    header = AppSyncJWTAuthentication(host=HOST, jwt=POOL.mint("bob")).get_headers("{}")
+    caller = identity.authenticate_realtime(header, body="{}", path="/graphql/connect", config=CONFIG, now=now())
+    assert caller.principal == POOL.sub_for("bob")
+
+
+def test_user_pool_identity_has_the_appsync_cognito_shape_and_round_trips() -> None:
+    from jobcore.auth import caller_from_appsync_identity
+
+    headers = {"Authorization": POOL.mint("carol", groups=["admins"])}
+    caller = identity.authenticate_http(headers, b"{}", "/graphql", CONFIG, now())
+    built = identity.appsync_identity(caller, ["127.0.0.1"])
+    assert built is not None
+    assert set(built) == {"sub", "issuer", "username", "claims", "sourceIp", "defaultAuthStrategy", "groups"}
+    assert (built["username"], built["groups"], built["issuer"]) == ("carol", ["admins"], POOL.issuer)
+    assert caller_from_appsync_identity(built) == caller
