@@ -9,21 +9,26 @@ no event can be missed.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Mapping
+import inspect
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Hashable, Mapping
 from typing import Any
 
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    Executor,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
+    create_source_event_stream,
+    execute_subscription_event,
     get_operation_ast,
     parse,
-    subscribe,
     validate,
 )
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 
 from devserver.context import RequestContext
 from devserver.errors import appsync_errors
@@ -64,12 +69,20 @@ class LocalSubscriptionSource:
             rules=self.state.rules,
             pubsub=self.state.pubsub,
         )
-        stream = await subscribe(  # type: ignore[misc]
-            schema, document, context_value=context, variable_values=variables, operation_name=operation_name
+        executor = ExecutorThrowingOnIncremental.build(
+            schema, document, context_value=context, raw_variable_values=variables, operation_name=operation_name
         )
-        if isinstance(stream, ExecutionResult):
-            raise StartRejected(appsync_errors(stream.errors) or [{"message": "subscription failed"}])
-        return _payloads(stream)
+        if isinstance(executor, list):
+            raise StartRejected(appsync_errors(executor) or [{"message": "subscription failed"}])
+        # Runs the subscription field's resolver (the subscribe-time check) and registers the subscriber.
+        created = create_source_event_stream(executor)
+        source = await created if inspect.isawaitable(created) else created
+        if isinstance(source, ExecutionResult):
+            raise StartRejected(appsync_errors(source.errors) or [{"message": "subscription failed"}])
+        # Same document, variables and auth mode: the same payload for every event. Such subscribers
+        # share one execution per event (the field checks above already passed for this mode).
+        share_key = (document, operation_name, json.dumps(variables, sort_keys=True), caller.mode)
+        return _payloads(executor, source, share_key)
 
     def _authorize(self, caller: Caller, operation: OperationDefinitionNode, document: Any) -> None:
         fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
@@ -137,14 +150,39 @@ def _prepare(
     return document, operation
 
 
-async def _payloads(stream: AsyncIterator[ExecutionResult]) -> AsyncIterator[dict[str, Any]]:
+#: Per published event, the payload computed for each share key. An entry holds its event, so an
+#: id is never reused while cached; subscribers take an event within moments of its publication.
+_SHARED: dict[int, tuple[Any, dict[Hashable, dict[str, Any]]]] = {}
+_SHARED_LIMIT = 256
+
+
+async def _payload_for(executor: Executor[Any], event: Any, share_key: Hashable) -> dict[str, Any]:
+    """The event's payload for this subscription, executed once per share key and event.
+
+    With 2,000 subscribers of one job, executing the document per subscriber was most of the cost of
+    a fan-out (``make bench``); their payloads are identical, so the first subscriber computes it.
+    """
+    entry = _SHARED.get(id(event))
+    if entry is None or entry[0] is not event:
+        if len(_SHARED) >= _SHARED_LIMIT:
+            del _SHARED[next(iter(_SHARED))]  # the oldest event: its subscribers are long done
+        entry = _SHARED[id(event)] = (event, {})
+    payload = entry[1].get(share_key)
+    if payload is None:
+        executed = execute_subscription_event(executor.build_per_event_executor(event))
+        result = await executed if inspect.isawaitable(executed) else executed
+        payload = {"data": result.data}
+        if result.errors:
+            payload["errors"] = appsync_errors(result.errors)
+        entry[1][share_key] = payload
+    return payload
+
+
+async def _payloads(executor: Executor[Any], source: AsyncIterable[Any], share_key: Hashable) -> AsyncIterator[dict[str, Any]]:
     try:
-        async for result in stream:
-            payload: dict[str, Any] = {"data": result.data}
-            if result.errors:
-                payload["errors"] = appsync_errors(result.errors)
-            yield payload
+        async for event in source:
+            yield await _payload_for(executor, event, share_key)
     finally:
-        aclose = getattr(stream, "aclose", None)
+        aclose = getattr(source, "aclose", None)
         if aclose is not None:
             await aclose()

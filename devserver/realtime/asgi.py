@@ -171,8 +171,8 @@ class _StarletteTransport:
     def __init__(self, websocket: WebSocket) -> None:
         self._websocket = websocket
 
-    async def send_json(self, message: Mapping[str, Any]) -> None:
-        await self._websocket.send_text(json.dumps(message, separators=(",", ":")))
+    async def send_text(self, text: str) -> None:
+        await self._websocket.send_text(text)
 
     async def close(self, code: int, reason: str) -> None:
         await self._websocket.close(code, reason)

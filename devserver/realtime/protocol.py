@@ -69,7 +69,7 @@ def bad_request(message: str) -> AppSyncError:
 class RealtimeTransport(Protocol):
     """What the protocol needs from a socket."""
 
-    async def send_json(self, message: Mapping[str, Any]) -> None: ...
+    async def send_text(self, text: str) -> None: ...
 
     async def close(self, code: int, reason: str) -> None: ...
 
@@ -309,14 +309,14 @@ class RealtimeConnection:
                 return False
             log.warning("dropping subscription %r event without data", sub_id)
             return True
-        size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        encoded, size = _encoded(payload)
         if size > self._config.payload_limit_bytes:
             # AppSync drops these too (counted as InboundMessageError); subscribers never see them.
             log.warning(
                 "dropping subscription %r event of %d bytes (limit %d)", sub_id, size, self._config.payload_limit_bytes
             )
             return True
-        await self._send({"type": "data", "id": sub_id, "payload": dict(payload)})
+        await self._send_text(f'{{"type":"data","id":{json.dumps(sub_id)},"payload":{encoded}}}')
         return True
 
     # --- output ----------------------------------------------------------------------------------------
@@ -325,14 +325,35 @@ class RealtimeConnection:
         await self._send({"type": "error", "id": sub_id, "payload": {"errors": errors}})
 
     async def _send(self, message: Mapping[str, Any]) -> None:
+        await self._send_text(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+
+    async def _send_text(self, text: str) -> None:
         if self._state is ConnectionState.CLOSED:
             return
         async with self._send_lock:
             try:
-                await self._transport.send_json(message)
+                await self._transport.send_text(text)
             except Exception:
                 # The socket is going away; the endpoint notices and calls ``aclose``.
-                log.debug("sending %s failed", message.get("type"), exc_info=True)
+                log.debug("sending %.40s failed", text, exc_info=True)
+
+
+#: Encoded payloads by identity: subscribers that share a payload object (``realtime_source`` gives
+#: every subscriber with the same document the same one) share its encoding too. Each entry holds
+#: its payload, so an id is never reused while cached.
+_ENCODED: dict[int, tuple[Mapping[str, Any], str, int]] = {}
+_ENCODED_LIMIT = 256
+
+
+def _encoded(payload: Mapping[str, Any]) -> tuple[str, int]:
+    """The payload as JSON text and its size in bytes (what the 240 KB limit counts)."""
+    entry = _ENCODED.get(id(payload))
+    if entry is None or entry[0] is not payload:
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        if len(_ENCODED) >= _ENCODED_LIMIT:
+            del _ENCODED[next(iter(_ENCODED))]
+        entry = _ENCODED[id(payload)] = (payload, text, len(text.encode("utf-8")))
+    return entry[1], entry[2]
 
 
 def _decode(text: str) -> dict[str, Any] | None:

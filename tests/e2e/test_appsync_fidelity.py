@@ -218,3 +218,42 @@ async def test_subscribing_to_an_unknown_job_is_refused_at_start_as_not_found(se
     assert refused.value.errors is not None
     (error,) = refused.value.errors[0]["errors"]
     assert error["errorType"] == "NotFound"
+
+
+async def test_subscribers_of_one_job_each_get_their_own_selection(server: LocalServer) -> None:
+    # The server executes each event once per distinct document and shares the result; subscribers
+    # with different documents must still get exactly what they asked for.
+    long_job = 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 30}"}) { id } }'
+    job_id = requests.post(server.url, json={"query": long_job}, headers={"x-api-key": API_KEY},
+                           timeout=10).json()["data"]["submitJob"]["id"]
+    documents = {
+        "a": "subscription($id: ID!) { onJobUpdated(id: $id) { id status } }",
+        "b": "subscription($id: ID!) { onJobUpdated(id: $id) { id progress } }",
+        "a2": "subscription($id: ID!) { onJobUpdated(id: $id) { id status } }",
+    }
+    url = f"{server.realtime_url}?header={_header(server)}&payload=e30="
+    authorization = {"host": server.host, "x-api-key": API_KEY}
+    async with websockets.connect(url, subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        for sub_id, document in documents.items():
+            data = json.dumps({"query": document, "variables": {"id": job_id}})
+            await socket.send(json.dumps({"id": sub_id, "type": "start",
+                                          "payload": {"data": data, "extensions": {"authorization": authorization}}}))
+        acked: set[str] = set()
+        while acked != set(documents):
+            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            assert message["type"] in ("start_ack", "ka"), message
+            acked |= {message["id"]} if message["type"] == "start_ack" else set()
+        cancel = "mutation($id: ID!) { cancelJob(id: $id) { id status progress cancelRequested } }"
+        requests.post(server.url, json={"query": cancel, "variables": {"id": job_id}},
+                      headers={"x-api-key": API_KEY}, timeout=10).raise_for_status()
+        first: dict[str, dict[str, Any]] = {}
+        while set(first) != set(documents):
+            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            if message["type"] == "data":
+                first.setdefault(message["id"], message["payload"]["data"]["onJobUpdated"])
+    assert first["a"] == first["a2"]
+    assert first["a"]["id"] == job_id and set(first["a"]) == {"id", "status"}
+    assert first["a"]["status"] in ("RUNNING", "CANCELLED")  # CANCELLED if the cancel beat the claim
+    assert set(first["b"]) == {"id", "progress"}

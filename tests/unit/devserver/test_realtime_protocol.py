@@ -35,11 +35,10 @@ class FakeTransport:
         self.closed = asyncio.Event()
         self.fail_sends = False
 
-    async def send_json(self, message: Mapping[str, Any]) -> None:
+    async def send_text(self, text: str) -> None:
         if self.fail_sends:
             raise ConnectionError("socket gone")
-        # Round-trip through JSON: what the socket would carry.
-        await self.sent.put(json.loads(json.dumps(message)))
+        await self.sent.put(json.loads(text))  # each frame must be one JSON object
 
     async def close(self, code: int, reason: str) -> None:
         self.closed_with = (code, reason)
