@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,16 +143,29 @@ class JobsClient:
         )
         async with Client(transport=transport) as session:
 
-            async def jobs() -> AsyncIterator[Job]:
+            async def jobs() -> AsyncGenerator[Job, None]:
+                updates = session.subscribe(_operation("OnJobUpdated", {"id": job_id}))
                 try:
-                    async for data in session.subscribe(_operation("OnJobUpdated", {"id": job_id})):
+                    async for data in updates:
                         yield Job.from_wire(data["onJobUpdated"])
                 except TransportQueryError as exc:
                     raise _api_error(exc) from exc
+                finally:
+                    # Leaving an `async for` does not close the generator it iterates; gql removes
+                    # its listener only when this one is closed, and its close waits for that.
+                    await updates.aclose()
 
-            yield jobs(), transport.acknowledged
+            updates = jobs()
+            try:
+                yield updates, transport.acknowledged
+            finally:
+                # Close the subscription before the socket: an update that arrived but was never
+                # read (wait's query answered first, or the caller stopped iterating) otherwise
+                # keeps gql's listener alive, and gql's close waits its whole 10 s close_timeout.
+                with contextlib.suppress(Exception):
+                    await updates.aclose()
 
-    async def subscribe(self, job_id: str) -> AsyncIterator[Job]:
+    async def subscribe(self, job_id: str) -> AsyncGenerator[Job, None]:
         """Every update of the job, as published by ``updateJob``/``cancelJob``, until you stop iterating."""
         async with self._subscription(job_id) as (jobs, _):
             async for job in jobs:

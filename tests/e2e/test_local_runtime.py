@@ -226,3 +226,21 @@ def test_cors_preflight_allows_what_amplify_sends(server: LocalServer) -> None:
         "access-control-request-headers": "content-type,x-api-key,x-amz-user-agent,x-amz-date,authorization"})
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] in ("*", "https://app.example")
+
+
+async def test_leaving_a_subscription_mid_stream_closes_at_once(server: LocalServer) -> None:
+    # gql keeps a subscription's listener until its generator is closed, and its close waits up to
+    # 10 s for that listener: the client must close what it stopped reading.
+    async with JobsClient(ClientConfig(url=server.url, api_key=API_KEY)) as client:
+        job = await client.submit("sleep", {"seconds": 2, "steps": 4})
+        updates = client.subscribe(job.id)
+
+        async def first_update() -> Job:
+            async for update in updates:
+                return update
+            raise AssertionError("the subscription ended without an update")
+
+        assert (await asyncio.wait_for(first_update(), 10)).id == job.id
+        started = asyncio.get_running_loop().time()
+        await updates.aclose()
+        assert asyncio.get_running_loop().time() - started < 3
