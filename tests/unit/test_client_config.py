@@ -33,3 +33,20 @@ def test_environment_and_flags_override_the_file(tmp_path: Path) -> None:
     config = ClientConfig.from_env({"APPSYNC_JOBS_OUTPUTS": str(outputs), "APPSYNC_JOBS_API_KEY": "k2",
                                     "APPSYNC_JOBS_AUTH": "iam"}, url="https://y/graphql")
     assert (config.url, config.api_key, config.iam) == ("https://y/graphql", "k2", True)
+
+
+def test_a_user_pool_token_comes_from_the_environment_and_a_flag_wins() -> None:
+    assert ClientConfig.from_env({"APPSYNC_JOBS_TOKEN": "eyJ.env.token"}).token == "eyJ.env.token"
+    assert ClientConfig.from_env({"APPSYNC_JOBS_TOKEN": "eyJ.env.token"}, token="eyJ.flag").token == "eyJ.flag"
+    assert ClientConfig.from_env({}).token is None
+
+
+def test_the_client_signs_with_the_token_when_one_is_given() -> None:
+    from gql.transport.appsync_auth import AppSyncApiKeyAuthentication, AppSyncJWTAuthentication
+
+    from client.api import JobsClient
+
+    with_token = JobsClient(ClientConfig(token="eyJ.a.b"))._auth()
+    assert isinstance(with_token, AppSyncJWTAuthentication)
+    assert with_token.get_headers()["Authorization"] == "eyJ.a.b"
+    assert isinstance(JobsClient(ClientConfig())._auth(), AppSyncApiKeyAuthentication)
