@@ -173,6 +173,26 @@ def test_graphql_transport_ws_endpoint_streams_updates(server: LocalServer) -> N
     assert events[-1]["status"] == "CANCELLED"
 
 
+def test_graphql_transport_ws_refuses_a_job_the_caller_cannot_read(server: LocalServer) -> None:
+    from gql import Client, gql
+    from gql.transport.exceptions import TransportQueryError
+    from gql.transport.websockets import WebsocketsTransport
+
+    async def listen() -> None:
+        transport = WebsocketsTransport(url=f"ws://{server.host}/graphql", init_payload={"x-api-key": API_KEY},
+                                        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL])
+        async with Client(transport=transport) as session:
+            document = gql("subscription($id: ID!) { onJobUpdated(id: $id) { id status } }")
+            document.variable_values = {"id": "00000000-0000-4000-8000-000000000000"}
+            async for _ in session.subscribe(document):
+                pass
+
+    with pytest.raises(TransportQueryError) as refused:
+        asyncio.run(asyncio.wait_for(listen(), 20))
+    assert refused.value.errors is not None
+    assert refused.value.errors[0]["message"] == "Job 00000000-0000-4000-8000-000000000000 not found"
+
+
 def test_killing_the_server_mid_job_loses_nothing(tmp_path: Path) -> None:
     # A message received but not yet claimed when the kill lands stays hidden for the whole visibility
     # timeout (as on SQS); keep that worst case well inside the wait below.
