@@ -150,6 +150,13 @@ def _read_mapping(obj: Any, name: str) -> Any:
 
 class AppSyncSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            refusal = error.original_error
+            if isinstance(refusal, FieldError):
+                # Clients of the standard graphql-transport-ws endpoint get the AppSync errorType too,
+                # where that protocol carries extra detail (the AppSync endpoints put it top level).
+                error.extensions = {**(error.extensions or {}), "errorType": refusal.error_type,
+                                    "errorInfo": refusal.error_info}
         # Refusals are answers, not incidents: log only what nobody meant to raise.
         unexpected = [e for e in errors if e.path is not None and not isinstance(e.original_error, FieldError)]
         if unexpected:

@@ -191,6 +191,7 @@ def test_graphql_transport_ws_refuses_a_job_the_caller_cannot_read(server: Local
         asyncio.run(asyncio.wait_for(listen(), 20))
     assert refused.value.errors is not None
     assert refused.value.errors[0]["message"] == "Job 00000000-0000-4000-8000-000000000000 not found"
+    assert refused.value.errors[0]["extensions"]["errorType"] == "NotFound"
 
 
 def test_killing_the_server_mid_job_loses_nothing(tmp_path: Path) -> None:
