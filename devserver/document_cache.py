@@ -5,6 +5,12 @@ three quarters of a ``submitJob``'s CPU time (``make bench``, docs/benchmarks.md
 functions of the text and the (fixed) schema, so the answer is the same; only documents that
 validated cleanly are remembered, so every invalid request still gets freshly built errors from
 strawberry's own code path.
+
+Why not strawberry's ``ParserCache`` + ``ValidationCache``: measured back to back (``make bench``
+``--only submit``), they cost 2.18 ms of server CPU per ``submitJob`` against 1.57 ms with this
+cache (409 vs 570 req/s). ``ValidationCache`` keys an ``lru_cache`` on the document itself, and
+graphql-core 3.3's frozen-dataclass nodes hash by walking the whole tree on every request; this
+cache keys on the text and checks the document by identity.
 """
 
 from __future__ import annotations
