@@ -193,7 +193,8 @@ def dev(
     async def serve() -> None:
         server = await start_local(config)
         console.print(f"[green]appsync-jobs[/green] local API on [bold]{server.url}[/bold]")
-        console.print(f"  real-time: {server.url.replace('http', 'ws', 1)}/realtime   API key: {config.api_key}")
+        shown_key = config.api_key if config.api_key == LOCAL_API_KEY else f"{config.api_key[:4]}…(yours, not shown)"
+        console.print(f"  real-time: {server.url.replace('http', 'ws', 1)}/realtime   API key: {shown_key}")
         if server.https_url:
             console.print(f"  web console and Amplify JS: [bold]{server.https_url.removesuffix('/graphql')}/[/bold]")
         if certificates:

@@ -6,8 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +27,9 @@ class LocalServer:
     port: int
     data_dir: Path
     tls: bool = False
+    #: Everything the server printed so far (stdout and stderr), kept by a reader thread.
+    output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -56,6 +60,8 @@ class LocalServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        if self.reader is not None:
+            self.reader.join(timeout=10)  # the pipe closes with the process: all its output is in
 
 
 def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None, port: int | None = None) -> LocalServer:
@@ -78,19 +84,19 @@ def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None,
             break
         seen.append(line)
         if "local API on" in line:
-            _drain(process)
-            return LocalServer(process, port, data_dir, tls="--tls" in extra)
+            return LocalServer(process, port, data_dir, tls="--tls" in extra, output=seen, reader=_drain(process, seen))
     process.kill()
     raise RuntimeError("local server did not start:\n" + "".join(seen))
 
 
-def _drain(process: subprocess.Popen[str]) -> None:
-    """Keep reading the server's output so a full pipe never blocks it."""
-    import threading
+def _drain(process: subprocess.Popen[str], into: list[str]) -> threading.Thread:
+    """Keep reading the server's output (so a full pipe never blocks it), keeping it for tests."""
 
     def pump() -> None:
         assert process.stdout is not None
-        for _ in process.stdout:
-            pass
+        for line in process.stdout:
+            into.append(line)
 
-    threading.Thread(target=pump, daemon=True).start()
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    return reader
