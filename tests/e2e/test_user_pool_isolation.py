@@ -26,7 +26,7 @@ from client.models import JobStatus
 from devserver.user_pool import LocalUserPool
 from support.server import API_KEY, ROOT, LocalServer, start_server
 
-SUBMIT = 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 0.6, \\"steps\\": 3}"}) { id status } }'
+SUBMIT = 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 2, \\"steps\\": 4}"}) { id status } }'
 READ = "query($id: ID!) { job(id: $id) { id status } }"
 CANCEL = "mutation($id: ID!) { cancelJob(id: $id) { id status } }"
 SUBSCRIBE = "subscription($id: ID!) { onJobUpdated(id: $id) { id status } }"
