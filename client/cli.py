@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,6 +56,8 @@ def _config(url: str | None, api_key: str | None, iam: bool, token: str | None =
 def _show(job: Job) -> None:
     style = _STATUS_STYLE[job.status]
     console.print(f"[bold]{job.id}[/bold]  {job.type}  [{style}]{job.status.value}[/{style}]  attempts={job.attempts}")
+    if job.cancel_requested and not job.status.is_terminal:
+        console.print("  cancel requested: the task stops at its next check")
     if job.message:
         console.print(f"  message: {job.message}")
     if job.result is not None:
@@ -73,6 +76,16 @@ def _serve_forever(main: Any) -> None:
         runner = uvloop.run
     with contextlib.suppress(KeyboardInterrupt):
         runner(main)
+
+
+def _show_answer(config: ClientConfig, call: Callable[[JobsClient], Awaitable[Job]]) -> None:
+    """One request that answers with a job, shown as a table (errors as AppSync named them)."""
+
+    async def go() -> Job:
+        async with JobsClient(config) as client:
+            return await call(client)
+
+    _show(_run(go()))
 
 
 def _run(coro: Any) -> Any:
@@ -131,12 +144,7 @@ def status(
     job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False, token: TokenOption = None
 ) -> None:
     """Show a job."""
-
-    async def go() -> Job:
-        async with JobsClient(_config(url, api_key, iam, token)) as client:
-            return await client.get(job_id)
-
-    _show(_run(go()))
+    _show_answer(_config(url, api_key, iam, token), lambda client: client.get(job_id))
 
 
 @app.command()
@@ -144,12 +152,7 @@ def cancel(
     job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False, token: TokenOption = None
 ) -> None:
     """Cancel a job: at once if PENDING, cooperatively if RUNNING."""
-
-    async def go() -> Job:
-        async with JobsClient(_config(url, api_key, iam, token)) as client:
-            return await client.cancel(job_id)
-
-    _show(_run(go()))
+    _show_answer(_config(url, api_key, iam, token), lambda client: client.cancel(job_id))
 
 
 @app.command()
