@@ -6,6 +6,8 @@
 //   NODE_EXTRA_CA_CERTS=.appsync-jobs/tls/ca.pem node tests/amplify/subscribe.mjs \
 //     --endpoint https://127.0.0.1:8000/graphql --api-key da2-... [--type sleep] [--payload '{"seconds":2,"steps":8}']
 //   --job-id ID   follow an existing job instead of submitting one
+//   --token JWT   act as a signed-in user: defaultAuthMode 'userPool', the token supplied through
+//                 Amplify's documented custom token provider (there is no Cognito to sign in to locally)
 //   --timeout-ms  overall bound (default 30000)
 //
 // Race-free without sleeps: the subscription is started first, and once Amplify reports the socket
@@ -28,10 +30,11 @@ const { values: args } = parseArgs({
     type: { type: 'string', default: 'sleep' },
     payload: { type: 'string', default: JSON.stringify({ seconds: 2, steps: 8 }) },
     'job-id': { type: 'string' },
+    token: { type: 'string' },
     'timeout-ms': { type: 'string', default: '30000' },
   },
 });
-if (!args.endpoint || !args['api-key']) {
+if (!args.endpoint || !(args['api-key'] || args.token)) {
   console.error('usage: subscribe.mjs --endpoint https://host/graphql --api-key KEY (or APPSYNC_JOBS_URL / APPSYNC_JOBS_API_KEY)');
   process.exit(64);
 }
@@ -66,11 +69,24 @@ function finish(code, event, fields) {
 
 timer = setTimeout(() => finish(2, 'timeout', { afterMs: Number(args['timeout-ms']) }), Number(args['timeout-ms']));
 
-Amplify.configure({
-  API: {
-    GraphQL: { endpoint: args.endpoint, region: args.region, defaultAuthMode: 'apiKey', apiKey: args['api-key'] },
-  },
-});
+if (args.token) {
+  const { decodeJWT } = await import('aws-amplify/auth');
+  const accessToken = decodeJWT(args.token);
+  const userPoolId = accessToken.payload.iss.split('/').pop();
+  Amplify.configure(
+    {
+      Auth: { Cognito: { userPoolId, userPoolClientId: accessToken.payload.client_id } },
+      API: { GraphQL: { endpoint: args.endpoint, region: args.region, defaultAuthMode: 'userPool' } },
+    },
+    { Auth: { tokenProvider: { getTokens: async () => ({ accessToken }) } } },
+  );
+} else {
+  Amplify.configure({
+    API: {
+      GraphQL: { endpoint: args.endpoint, region: args.region, defaultAuthMode: 'apiKey', apiKey: args['api-key'] },
+    },
+  });
+}
 const client = generateClient();
 
 function seen(source, job) {

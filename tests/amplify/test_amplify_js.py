@@ -93,3 +93,25 @@ def test_tls_is_verified_not_bypassed(node: str, tls_server: LocalServer) -> Non
     assert code == 1
     assert events[-1]["phase"] == "submitJob"
     assert "network error" in events[-1]["errors"][0]["message"]
+
+
+def test_amplify_as_a_signed_in_user_follows_only_its_own_jobs(node: str, tls_server: LocalServer) -> None:
+    # defaultAuthMode 'userPool': Amplify sends the raw access token, on HTTP and in the socket's
+    # header- subprotocol; the local pool checks it as AppSync checks a Cognito token.
+    from devserver.user_pool import LocalUserPool
+
+    pool = LocalUserPool()
+    code, events, stderr = run_script(node, tls_server, "--token", pool.mint("alice"), "--type", "sleep",
+                                      "--payload", json.dumps({"seconds": 0.6, "steps": 3}))
+    assert code == 0, (events, stderr)
+    assert events[-1]["event"] == "done" and events[-1]["job"]["status"] == "SUCCEEDED"
+    assert any(e["event"] == "data" for e in events)  # delivered over the user-pool socket
+    job_id = events[0]["job"]["id"]
+
+    code, events, _ = run_script(node, tls_server, "--token", pool.mint("bob"), "--job-id", job_id)
+    assert code == 1
+    assert events[-1]["event"] == "error"
+    # Amplify reports a refused start as "Connection failed: <AppSync's error payload>".
+    assert events[-1]["phase"] == "subscription"
+    assert '"errorType":"NotFound"' in events[-1]["errors"][0]["message"]
+    assert not any(e["event"] in {"data", "query", "done"} for e in events)
