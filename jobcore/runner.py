@@ -63,6 +63,8 @@ class RunnerConfig:
     min_progress_interval: float = 0.2
     retry_backoff_base_seconds: int = 2
     retry_backoff_max_seconds: int = 300
+    #: The queue's own visibility timeout: how long a delivery that found another live attempt hides.
+    queue_visibility_timeout_seconds: int = 900
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerConfig:
@@ -70,6 +72,7 @@ class RunnerConfig:
             lease_seconds=settings.lease_seconds,
             visibility_margin_seconds=settings.visibility_margin_seconds,
             retry_backoff_base_seconds=settings.retry_backoff_base_seconds,
+            queue_visibility_timeout_seconds=settings.visibility_timeout_seconds,
         )
 
 
@@ -152,6 +155,11 @@ def run_delivery(
     """Run one delivery to an outcome, or raise ``RetryLater`` to have the queue redeliver it."""
     config = config or RunnerConfig()
     token = str(uuid.uuid4())
+    # Tie the message to the lease *before* claiming: a worker that dies from here on leaves the
+    # message to reappear once the lease lapsed (lease + margin), not after the queue's whole
+    # visibility timeout (6x the worker timeout on the cloud stack). The margin covers the claim's
+    # own latency; heartbeats renew both every lease/3.
+    delivery.extend_visibility(config.lease_seconds + config.visibility_margin_seconds)
     try:
         job = reporter.update(
             delivery.job_id, {"leaseToken": token, "status": "RUNNING", "leaseSeconds": config.lease_seconds}
@@ -163,8 +171,10 @@ def run_delivery(
         logger.warning("job %s does not exist; delivery acknowledged", delivery.job_id)
         return Outcome.SKIPPED
     except LeaseHeld as exc:
+        # A duplicate of a message another worker is running: look again only after the queue's
+        # full timeout, so a long healthy attempt is not met by this copy every lease.
+        delivery.extend_visibility(config.queue_visibility_timeout_seconds)
         raise RetryLater(f"job {delivery.job_id} is running under another live attempt") from exc
-    delivery.extend_visibility(config.lease_seconds + config.visibility_margin_seconds)
 
     def finish(fields: dict[str, Any]) -> None:
         try:

@@ -195,8 +195,8 @@ def test_graphql_transport_ws_refuses_a_job_the_caller_cannot_read(server: Local
 
 
 def test_killing_the_server_mid_job_loses_nothing(tmp_path: Path) -> None:
-    # A message received but not yet claimed when the kill lands stays hidden for the whole visibility
-    # timeout (as on SQS); keep that worst case well inside the wait below.
+    # A message received but not yet tied to a lease when the kill lands stays hidden for the whole
+    # visibility timeout (as on SQS); keep that worst case well inside the wait below.
     fast = {"JOBS_LEASE_SECONDS": "2", "JOBS_VISIBILITY_MARGIN": "1", "JOBS_MAX_RECEIVE_COUNT": "10",
             "JOBS_VISIBILITY_TIMEOUT": "5"}
     first = start_server(tmp_path, env=fast)
