@@ -14,6 +14,7 @@ from typing import Any
 from graphql import FieldNode, FragmentDefinitionNode, GraphQLResolveInfo
 
 from devserver.context import RequestContext
+from devserver.identity_cache import IdentityCache
 from devserver.selection import Selection, selection_of, selection_set_graphql, selection_set_list
 from resolvers import handler
 from resolvers.envelope import unhandled, unwrap
@@ -49,22 +50,19 @@ class _FieldShape:
     selection_set_graphql: str
 
 
-#: Keyed by ``id(field node)``; each entry holds its node, so an id is never reused while cached.
-_SHAPES: dict[int, _FieldShape] = {}
-_SHAPES_LIMIT = 1024
+#: One shape per field node (documents are kept parsed, so the same text gives the same nodes).
+_SHAPES: IdentityCache[FieldNode, _FieldShape] = IdentityCache(1024)
 
 
 def _shape(field: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> _FieldShape:
     """Printing and walking the selection set was ~5% of a request's CPU (``make bench``); a field
     node's fragments come from its own document, so its shape never changes."""
-    shape = _SHAPES.get(id(field))
-    if shape is None or shape.field is not field:
-        selection = selection_of(field, fragments)
-        shape = _FieldShape(field, selection, tuple(selection_set_list(selection)), selection_set_graphql(field))
-        if len(_SHAPES) >= _SHAPES_LIMIT:
-            _SHAPES.clear()
-        _SHAPES[id(field)] = shape
-    return shape
+
+    def compute(node: FieldNode) -> _FieldShape:
+        selection = selection_of(node, fragments)
+        return _FieldShape(node, selection, tuple(selection_set_list(selection)), selection_set_graphql(node))
+
+    return _SHAPES.get_or_compute(field, compute)
 
 
 def build_event(info: GraphQLResolveInfo[Any], arguments: dict[str, Any], selection: Selection) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingO
 from devserver.context import RequestContext
 from devserver.errors import appsync_errors
 from devserver.identity import appsync_identity
+from devserver.identity_cache import IdentityCache
 from devserver.realtime.source import StartRejected
 from devserver.selection import Selection, selection_of
 from devserver.state import ServerState
@@ -150,10 +151,9 @@ def _prepare(
     return document, operation
 
 
-#: Per published event, the payload computed for each share key. An entry holds its event, so an
-#: id is never reused while cached; subscribers take an event within moments of its publication.
-_SHARED: dict[int, tuple[Any, dict[Hashable, dict[str, Any]]]] = {}
-_SHARED_LIMIT = 256
+#: Per published event, the payload computed for each share key (subscribers take an event within
+#: moments of its publication, so a few hundred recent events suffice).
+_SHARED: IdentityCache[Any, dict[Hashable, dict[str, Any]]] = IdentityCache(256)
 
 
 async def _payload_for(executor: Executor[Any], event: Any, share_key: Hashable) -> dict[str, Any]:
@@ -162,19 +162,15 @@ async def _payload_for(executor: Executor[Any], event: Any, share_key: Hashable)
     With 2,000 subscribers of one job, executing the document per subscriber was most of the cost of
     a fan-out (``make bench``); their payloads are identical, so the first subscriber computes it.
     """
-    entry = _SHARED.get(id(event))
-    if entry is None or entry[0] is not event:
-        if len(_SHARED) >= _SHARED_LIMIT:
-            del _SHARED[next(iter(_SHARED))]  # the oldest event: its subscribers are long done
-        entry = _SHARED[id(event)] = (event, {})
-    payload = entry[1].get(share_key)
+    payloads = _SHARED.get_or_compute(event, lambda _: {})
+    payload = payloads.get(share_key)
     if payload is None:
         executed = execute_subscription_event(executor.build_per_event_executor(event))
         result = await executed if inspect.isawaitable(executed) else executed
         payload = {"data": result.data}
         if result.errors:
             payload["errors"] = appsync_errors(result.errors)
-        entry[1][share_key] = payload
+        payloads[share_key] = payload
     return payload
 
 

@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any, Protocol, TypeGuard
 
 from devserver.identity import AuthenticationFailed
+from devserver.identity_cache import IdentityCache
 from devserver.realtime.source import StartRejected, SubscriptionSource
 from devserver.realtime.types import AppSyncError, StartRequest, SubscriptionId
 from jobcore.auth import Caller
@@ -339,21 +340,18 @@ class RealtimeConnection:
 
 
 #: Encoded payloads by identity: subscribers that share a payload object (``realtime_source`` gives
-#: every subscriber with the same document the same one) share its encoding too. Each entry holds
-#: its payload, so an id is never reused while cached.
-_ENCODED: dict[int, tuple[Mapping[str, Any], str, int]] = {}
-_ENCODED_LIMIT = 256
+#: every subscriber with the same document the same one) share its encoding too.
+_ENCODED: IdentityCache[Mapping[str, Any], tuple[str, int]] = IdentityCache(256)
+
+
+def _encode(payload: Mapping[str, Any]) -> tuple[str, int]:
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return text, len(text.encode("utf-8"))
 
 
 def _encoded(payload: Mapping[str, Any]) -> tuple[str, int]:
     """The payload as JSON text and its size in bytes (what the 240 KB limit counts)."""
-    entry = _ENCODED.get(id(payload))
-    if entry is None or entry[0] is not payload:
-        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        if len(_ENCODED) >= _ENCODED_LIMIT:
-            del _ENCODED[next(iter(_ENCODED))]
-        entry = _ENCODED[id(payload)] = (payload, text, len(text.encode("utf-8")))
-    return entry[1], entry[2]
+    return _ENCODED.get_or_compute(payload, _encode)
 
 
 def _decode(text: str) -> dict[str, Any] | None:
