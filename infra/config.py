@@ -34,11 +34,19 @@ MAX_VISIBILITY_TIMEOUT_SECONDS: Final = 43_200
 #: Lambda's guidance for SQS event sources: queue visibility timeout >= 6x the function timeout.
 VISIBILITY_TIMEOUT_FACTOR: Final = 6
 
+#: AppSync's limits for an API key's lifetime are 1-365 days from the moment CloudFormation creates
+#: or updates it; the expiry is fixed at synth, so both ends keep a margin for synth-to-deploy lag.
+MIN_API_KEY_EXPIRY_DAYS: Final = 2
+MAX_API_KEY_EXPIRY_DAYS: Final = 300
+DEFAULT_API_KEY_EXPIRY_DAYS: Final = 180
+
 # CloudWatch Logs accepts only these retention periods (days).
 _LOG_RETENTION_DAYS: Final = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 _PREFIX_RE: Final = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+# Cognito accepts https callbacks, and plain http only for localhost.
+_CALLBACK_RE: Final = re.compile(r"^(https://[^\s,]+|http://localhost(:\d+)?(/[^\s,]*)?)$")
 
 
 class ConfigError(ValueError):
@@ -61,15 +69,27 @@ class JobsConfig:
     prefix: str = "appsync-jobs"
 
     # --- AppSync ---------------------------------------------------------------------------
-    #: The default-mode API key's lifetime. AppSync accepts 1-365 days; CDK recomputes the expiry
-    #: at every synth, so each deploy pushes it forward.
-    api_key_expiry_days: int = 365
+    #: The default-mode API key's lifetime. AppSync accepts 1-365 days *counted at deploy time*,
+    #: but CDK computes the expiry at synth, so a template synthesized at 365 days fails to deploy
+    #: a moment later (and a pipeline may deploy a day after it synthesizes). Capped at
+    #: ``MAX_API_KEY_EXPIRY_DAYS`` for that margin; each deploy pushes the expiry forward, and
+    #: docs/deploy.md has the rotation procedure for stacks that are not redeployed in time.
+    api_key_expiry_days: int = DEFAULT_API_KEY_EXPIRY_DAYS
     #: ERROR by default: failed resolvers are logged with their request and context, successes are
     #: not. ALL logs every field resolution including job payloads and results (possible user data,
     #: and CloudWatch ingestion cost per request), so turn it on per stage only while debugging.
     api_field_log_level: FieldLogLevel = "ERROR"
     #: Adds a Cognito user pool as a third auth mode (for an Amplify frontend with sign-in).
     enable_cognito: bool = False
+    #: Comma-separated OAuth callback URLs of the Cognito app client (the hosted UI / Amplify
+    #: ``signInWithRedirect``). Empty: OAuth is off on the client (SRP sign-in only), instead of
+    #: CDK's default of the implicit grant with an https://example.com callback.
+    cognito_callback_urls: str = ""
+    #: Puts an AWS WAFv2 web ACL with a per-IP rate-based rule in front of the API. Always on in
+    #: prod (``waf_enabled``); opt-in for dev, where the ~$6/month would often be wasted.
+    enable_waf: bool = False
+    #: Requests one client IP may make in any 5-minute window before WAF blocks it (WAF: 10-2e9).
+    waf_rate_limit: int = 2000
 
     # --- queue and worker -------------------------------------------------------------------
     worker_timeout_seconds: int = MAX_LAMBDA_TIMEOUT_SECONDS
@@ -95,6 +115,11 @@ class JobsConfig:
     #: Oldest-message age on the job queue that counts as "workers are not keeping up". It must
     #: exceed the worker timeout, because an in-flight message keeps ageing while its job runs.
     queue_age_alarm_seconds: int = 1800
+    #: Visible (waiting, not in-flight) job messages that count as a backlog, sustained for 15 min.
+    queue_depth_alarm_messages: int = 100
+    #: AppSync 4XX responses per 5 minutes, sustained for 15 min, that count as "clients are being
+    #: refused" (an expired API key, a worker role that lost updateJob) rather than one bad client.
+    api_4xx_alarm_threshold: int = 50
     #: Create an SNS topic and make it every alarm's action.
     alarm_topic: bool = False
     #: Optional e-mail subscribed to that topic (needs ``alarm_topic``).
@@ -107,7 +132,15 @@ class JobsConfig:
             raise ConfigError(f"prefix must match {_PREFIX_RE.pattern}, not {self.prefix!r}")
         if self.api_field_log_level not in ("ERROR", "ALL", "INFO", "DEBUG"):
             raise ConfigError(f"api_field_log_level must be ERROR, ALL, INFO or DEBUG, not {self.api_field_log_level!r}")
-        _check_range("api_key_expiry_days", self.api_key_expiry_days, 1, 365)
+        _check_range("api_key_expiry_days", self.api_key_expiry_days, MIN_API_KEY_EXPIRY_DAYS, MAX_API_KEY_EXPIRY_DAYS)
+        for url in self.callback_urls:
+            if not _CALLBACK_RE.match(url):
+                raise ConfigError(f"cognito_callback_urls must be https:// URLs (or http://localhost), not {url!r}")
+        if self.callback_urls and not self.enable_cognito:
+            raise ConfigError("cognito_callback_urls needs enable_cognito=true")
+        _check_range("waf_rate_limit", self.waf_rate_limit, 10, 2_000_000_000)
+        _check_range("queue_depth_alarm_messages", self.queue_depth_alarm_messages, 1, 1_000_000)
+        _check_range("api_4xx_alarm_threshold", self.api_4xx_alarm_threshold, 1, 1_000_000)
         _check_range("worker_timeout_seconds", self.worker_timeout_seconds, 1, MAX_LAMBDA_TIMEOUT_SECONDS)
         _check_range("worker_memory_mb", self.worker_memory_mb, 128, 10_240)
         _check_range("worker_batch_size", self.worker_batch_size, 1, 10_000)
@@ -139,6 +172,16 @@ class JobsConfig:
     def retain_data(self) -> bool:
         """prod keeps the table, queues, user pool and logs when the stack goes; dev deletes them."""
         return self.stage == "prod"
+
+    @property
+    def waf_enabled(self) -> bool:
+        """prod always sits behind the WAF rate limit; dev only when asked (``enable_waf``)."""
+        return self.enable_waf or self.stage == "prod"
+
+    @property
+    def callback_urls(self) -> tuple[str, ...]:
+        """``cognito_callback_urls`` split on commas, blanks dropped."""
+        return tuple(url.strip() for url in self.cognito_callback_urls.split(",") if url.strip())
 
     @property
     def queue_visibility_timeout_seconds(self) -> int:

@@ -9,18 +9,25 @@ Least privilege, as the issue asks:
 * resolvers Lambda - item read/write on the table and its ``stuck`` index, SendMessage on the queue;
 * worker - ``appsync:GraphQL`` on ``Mutation.updateJob`` only (it reports every change through the
   API so subscribers hear it), ChangeMessageVisibility on the queue for heartbeats;
-* DLQ consumer - consumes the DLQ, ``updateJob`` only;
+* DLQ consumer - consumes the DLQ, ``updateJob`` only, SendMessage on the dead-letter archive only;
 * reaper - Query on the ``stuck`` index (+ GetItem on the table: the adapter re-reads each hit
   consistently), SendMessage on the queue, ``updateJob`` only.
+
+Operations (issue 12): alarms on what actually happens (messages dead-lettered, failed records,
+4XX/5XX, queue depth and age, worker duration near its timeout, DynamoDB throttles) with an SNS
+topic CloudWatch may publish to, one CloudWatch dashboard, a WAFv2 rate limit in prod, and a
+redrivable archive of every dead-lettered message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from aws_cdk import (
     Acknowledgment,
+    ArnFormat,
     CfnElement,
     CfnOutput,
     Duration,
@@ -43,6 +50,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
 
 from infra import outputs as keys
@@ -78,6 +86,35 @@ DLQ_CONSUMER_TIMEOUT_SECONDS: Final = 60
 DLQ_CONSUMER_BATCH_SIZE: Final = 10
 REAPER_TIMEOUT_SECONDS: Final = 60
 SMALL_FUNCTION_MEMORY_MB: Final = 256
+#: One reaper at a time: a slow tick must not overlap the next one (they would race on the same
+#: stuck jobs); a tick that cannot start within EventBridge's/Lambda's 60 s minimum is dropped, the
+#: next tick does its work.
+REAPER_RESERVED_CONCURRENCY: Final = 1
+REAPER_MAX_EVENT_AGE_SECONDS: Final = 60
+
+#: The dead-letter archive keeps a copy of every dead-lettered message for forensics and redrive
+#: (``aws sqs start-message-move-task``, which only accepts a queue that is some queue's DLQ, so
+#: the archive is also the DLQ's own dead-letter target: a message the DLQ consumer fails this many
+#: times - about an hour at its 6-minute visibility timeout - is archived instead of expiring).
+ARCHIVE_RETENTION_DAYS: Final = 14
+DLQ_TO_ARCHIVE_MAX_RECEIVE_COUNT: Final = 10
+
+# --- the custom-metrics contract with the runtime (powertools Metrics, EMF) -------------------
+#: Every custom metric is in this namespace with exactly one dimension, service=METRICS_SERVICE
+#: (QueueWaitMs and RunDurationMs are also emitted with an extra taskType dimension, unused here).
+METRICS_NAMESPACE: Final = "AppSyncJobs"
+METRICS_SERVICE: Final = "appsync-jobs"
+JOB_COUNT_METRICS: Final = ("JobsSubmitted", "JobsSucceeded", "JobsFailed", "JobsRetried", "JobsDeadLettered")
+FAILED_RECORDS_METRIC: Final = "FailedRecords"
+JOB_TIME_METRICS: Final = ("QueueWaitMs", "RunDurationMs")
+
+#: The worker-duration alarm fires when a run reaches this fraction of the worker's timeout: the
+#: next slower run is killed mid-job and retried.
+WORKER_DURATION_ALARM_FRACTION: Final = 0.8
+#: The DynamoDB operations the adapter makes; ThrottledRequests counts a request once if any part
+#: of it (the table or an index, e.g. the ``stuck`` GSI's hot key) was throttled.
+DYNAMODB_OPERATIONS: Final = ("GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems")
+WAF_RULE_NAME: Final = "PerIpRateLimit"
 
 # Item-level actions of the CAS store (jobcore/adapters/dynamodb.py: conditional PutItem, a
 # TransactWriteItems of two conditional Puts for idempotency keys, consistent GetItem, Query).
@@ -105,6 +142,11 @@ LATEST_RUNTIME_REASON: Final = (
     "version (pip --python-version) and the test suite runs it; move runtime and pip together in "
     "infra/assets.py when upgrading."
 )
+VERBOSE_LOGS_REASON: Final = (
+    "Request-level logging is on (field logs to CloudWatch with our own role); ExcludeVerboseContent is "
+    "true on purpose, because verbose content would write every request's headers (Authorization, "
+    "x-api-key) and resolved job payloads to the logs."
+)
 COGNITO_MFA_REASON: Final = (
     "The optional user pool offers TOTP MFA but does not force it; requiring MFA is the application "
     "owner's decision and would lock out scripted test users."
@@ -113,6 +155,17 @@ COGNITO_PLUS_REASON: Final = (
     "Cognito Plus tier (threat protection) is a paid feature; the optional pool only gates API access "
     "for a frontend and uses the Essentials tier."
 )
+
+
+@dataclass(frozen=True)
+class _AlarmSpec:
+    """One alarm: its metric, when it fires (``evaluation_periods`` breaching periods in a row), and why."""
+
+    metric: cloudwatch.IMetric
+    threshold: float
+    comparison: cloudwatch.ComparisonOperator
+    description: str
+    evaluation_periods: int = 1
 
 
 class JobsStack(Stack):
@@ -152,12 +205,14 @@ class JobsStack(Stack):
         self._log_retention = retention_days(config.log_retention_days)
 
         self.table = self._job_table()
+        self.dead_letter_archive = self._dead_letter_archive()
         self.dead_letter_queue, self.queue = self._queues()
         self.user_pool: cognito.UserPool | None = None
         self.user_pool_client: cognito.UserPoolClient | None = None
         if config.enable_cognito:
             self.user_pool, self.user_pool_client = self._user_pool()
         self.api = self._api(schema_path)
+        self.web_acl = self._web_acl() if config.waf_enabled else None
 
         env = self._environment()
         self.resolvers_fn = self._function(
@@ -166,7 +221,7 @@ class JobsStack(Stack):
             description="AppSync resolvers for Query.job and Mutation.submitJob/cancelJob/updateJob",
             timeout_seconds=RESOLVERS_TIMEOUT_SECONDS,
             memory_mb=RESOLVERS_MEMORY_MB,
-            environment={**env, "POWERTOOLS_SERVICE_NAME": f"{config.prefix}-resolvers"},
+            environment=dict(env),
         )
         self.worker_fn = self._function(
             "WorkerFunction",
@@ -174,7 +229,7 @@ class JobsStack(Stack):
             description="Runs queued jobs; reports through the updateJob mutation",
             timeout_seconds=config.worker_timeout_seconds,
             memory_mb=config.worker_memory_mb,
-            environment={**env, "POWERTOOLS_SERVICE_NAME": f"{config.prefix}-worker"},
+            environment=dict(env),
         )
         self.dlq_fn = self._function(
             "DeadLetterFunction",
@@ -182,7 +237,7 @@ class JobsStack(Stack):
             description="Marks dead-lettered jobs FAILED through the updateJob mutation",
             timeout_seconds=DLQ_CONSUMER_TIMEOUT_SECONDS,
             memory_mb=SMALL_FUNCTION_MEMORY_MB,
-            environment={**env, "POWERTOOLS_SERVICE_NAME": f"{config.prefix}-dlq"},
+            environment={**env, "JOBS_DLQ_ARCHIVE_URL": self.dead_letter_archive.queue_url},
         )
         self.reaper_fn = self._function(
             "ReaperFunction",
@@ -190,8 +245,10 @@ class JobsStack(Stack):
             description="Every minute: re-enqueues stale PENDING jobs, fails RUNNING jobs past their deadline",
             timeout_seconds=REAPER_TIMEOUT_SECONDS,
             memory_mb=SMALL_FUNCTION_MEMORY_MB,
-            environment={**env, "POWERTOOLS_SERVICE_NAME": f"{config.prefix}-reaper"},
+            environment=dict(env),
+            reserved_concurrency=REAPER_RESERVED_CONCURRENCY,
         )
+        self._trust_reporter_roles()
 
         self._resolvers(resolver_code_path)
         self._wire_resolvers_fn()
@@ -200,6 +257,7 @@ class JobsStack(Stack):
         self._wire_reaper()
         self.alarm_topic = self._alarm_topic() if config.alarm_topic else None
         self.alarms = self._alarms()
+        self.dashboard = self._dashboard()
         self._outputs()
 
     # --- data --------------------------------------------------------------------------------
@@ -230,6 +288,22 @@ class JobsStack(Stack):
     def stuck_index_arn(self) -> str:
         return f"{self.table.table_arn}/index/{table_schema.STUCK_INDEX}"
 
+    def _dead_letter_archive(self) -> sqs.Queue:
+        """Where the DLQ consumer copies each dead-lettered message before failing its job.
+
+        The consumer must delete what it handled (or the DLQ would redeliver it forever), so the
+        copy is what survives for forensics and for ``start-message-move-task`` back to the job
+        queue (docs/deploy.md). Nothing consumes it; messages expire after 14 days.
+        """
+        return sqs.Queue(
+            self,
+            "DeadLetterArchiveQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(ARCHIVE_RETENTION_DAYS),
+            removal_policy=self._removal,
+        )
+
     def _queues(self) -> tuple[sqs.Queue, sqs.Queue]:
         cfg = self.config
         dead_letter_queue = sqs.Queue(
@@ -241,6 +315,9 @@ class JobsStack(Stack):
             # longer than the source queue or they could expire on arrival.
             retention_period=Duration.days(cfg.dlq_retention_days),
             visibility_timeout=Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * DLQ_CONSUMER_TIMEOUT_SECONDS),
+            # Makes the archive "a DLQ" (start-message-move-task redrives only from DLQs) and keeps
+            # a message the consumer keeps failing instead of letting it expire.
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_archive, max_receive_count=DLQ_TO_ARCHIVE_MAX_RECEIVE_COUNT),
             removal_policy=self._removal,
         )
         queue = sqs.Queue(
@@ -273,11 +350,27 @@ class JobsStack(Stack):
         )
         _acknowledge(pool, "AwsSolutions-COG2", COGNITO_MFA_REASON)
         _acknowledge(pool, "AwsSolutions-COG8", COGNITO_PLUS_REASON)
+        callbacks = list(self.config.callback_urls)
+        # CDK's default client enables OAuth with the implicit grant (tokens in the URL fragment,
+        # no PKCE) and an https://example.com callback; only configured URLs get OAuth, and then
+        # the authorization-code grant (PKCE, as Amplify's signInWithRedirect uses) only.
+        oauth = (
+            cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True, implicit_code_grant=False),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=callbacks,
+                logout_urls=callbacks,
+            )
+            if callbacks
+            else None
+        )
         client = pool.add_client(
             "WebClient",
             auth_flows=cognito.AuthFlow(user_srp=True),
             generate_secret=False,
             prevent_user_existence_errors=True,
+            disable_o_auth=not callbacks,
+            o_auth=oauth,
         )
         return pool, client
 
@@ -326,8 +419,11 @@ class JobsStack(Stack):
         cfn_api.log_config = appsync.CfnGraphQLApi.LogConfigProperty(
             cloud_watch_logs_role_arn=logs_role.role_arn,
             field_log_level=cfg.api_field_log_level,
-            exclude_verbose_content=False,
+            # Verbose content is the request headers (Authorization, x-api-key) and the resolved
+            # context of every logged field: credentials and job payloads in the logs.
+            exclude_verbose_content=True,
         )
+        _acknowledge(api, "AwsSolutions-ASC3", VERBOSE_LOGS_REASON)
         log_group = logs.LogGroup(
             self,
             "ApiLogGroup",
@@ -337,6 +433,45 @@ class JobsStack(Stack):
         )
         log_group.grant(logs_role, "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
         return api
+
+    def _web_acl(self) -> wafv2.CfnWebACL:
+        """A regional WAFv2 web ACL on the API: block a client IP past ``waf_rate_limit`` per 5 min.
+
+        An API key is a public credential (it ships in the frontend), so without a rate limit
+        anyone holding it can submit work we pay for as fast as they can send it.
+        """
+        cfg = self.config
+        name = f"{cfg.stack_name}-api"
+
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+            )
+
+        acl = wafv2.CfnWebACL(
+            self,
+            "ApiWebAcl",
+            name=name,
+            scope="REGIONAL",
+            description=f"Per-IP rate limit in front of {cfg.stack_name}",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility(name),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name=WAF_RULE_NAME,
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=cfg.waf_rate_limit, aggregate_key_type="IP", evaluation_window_sec=300
+                        )
+                    ),
+                    visibility_config=visibility(WAF_RULE_NAME),
+                )
+            ],
+        )
+        wafv2.CfnWebACLAssociation(self, "ApiWebAclAssociation", resource_arn=self.api.arn, web_acl_arn=acl.attr_arn)
+        return acl
 
     @property
     def api_key_resource(self) -> appsync.CfnApiKey:
@@ -390,7 +525,24 @@ class JobsStack(Stack):
             "JOBS_RETENTION_DAYS": str(cfg.job_retention_days),
             "JOBS_MAX_RECEIVE_COUNT": str(cfg.max_receive_count),
             "JOBS_VISIBILITY_TIMEOUT": str(cfg.queue_visibility_timeout_seconds),
+            # powertools Logger/Metrics/Tracer defaults; the alarms and the dashboard read the
+            # custom metrics under exactly this namespace and service dimension.
+            "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
+
+    def _trust_reporter_roles(self) -> None:
+        """Tell the resolvers which IAM callers are this stack's own reporters (JOBS_TRUSTED_REPORTER_ROLES).
+
+        Only the worker, DLQ consumer and reaper roles may act as the trusted reporter; any other
+        IAM principal with appsync:GraphQL gets an ordinary caller's visibility. The resolvers
+        compare the role name of the caller's assumed-role ARN against these names. Role names
+        (Refs) carry no dependency on the API or the resolvers, so this adds no cycle.
+        """
+        roles = [fn.role for fn in (self.worker_fn, self.dlq_fn, self.reaper_fn)]
+        names = [role.role_name for role in roles if role is not None]
+        assert len(names) == 3
+        self.resolvers_fn.add_environment("JOBS_TRUSTED_REPORTER_ROLES", ",".join(names))
 
     def _function(
         self,
@@ -401,6 +553,7 @@ class JobsStack(Stack):
         timeout_seconds: int,
         memory_mb: int,
         environment: dict[str, str],
+        reserved_concurrency: int | None = None,
     ) -> lambda_.Function:
         # An explicit log group (retention, removal) and a role without the AWS managed
         # AWSLambdaBasicExecutionRole: the role may write to this one log group only.
@@ -426,6 +579,7 @@ class JobsStack(Stack):
             role=role,
             environment=environment,
             description=description,
+            reserved_concurrent_executions=reserved_concurrency,
         )
         _acknowledge(role, "AwsSolutions-IAM5[Resource::*]", XRAY_WILDCARD_REASON)
         _acknowledge(function, "AwsSolutions-L1", LATEST_RUNTIME_REASON)
@@ -467,6 +621,8 @@ class JobsStack(Stack):
             )
         )
         self.api.grant_mutation(self.dlq_fn, WORKER_MUTATION)
+        # The consumer copies each message to the archive before failing its job; nobody else may.
+        self.dead_letter_archive.grant_send_messages(self.dlq_fn)
 
     def _wire_reaper(self) -> None:
         self.reaper_fn.add_to_role_policy(
@@ -478,97 +634,317 @@ class JobsStack(Stack):
         )
         self.queue.grant_send_messages(self.reaper_fn)
         self.api.grant_mutation(self.reaper_fn, WORKER_MUTATION)
+        # No retries of a failed or throttled tick (Lambda's async queue would otherwise retry it
+        # twice and keep throttled ticks for up to 6 h behind the reserved concurrency of 1).
+        self.reaper_fn.configure_async_invoke(retry_attempts=0, max_event_age=Duration.seconds(REAPER_MAX_EVENT_AGE_SECONDS))
         events.Rule(
             self,
             "ReaperSchedule",
             description="Runs the reaper",
             schedule=events.Schedule.rate(Duration.minutes(self.config.reaper_rate_minutes)),
             # The next tick is the retry; a retried stale tick would only duplicate work.
-            targets=[targets.LambdaFunction(self.reaper_fn, retry_attempts=0)],
+            targets=[
+                targets.LambdaFunction(
+                    self.reaper_fn, retry_attempts=0, max_event_age=Duration.seconds(REAPER_MAX_EVENT_AGE_SECONDS)
+                )
+            ],
         )
 
     # --- operations --------------------------------------------------------------------------
     def _alarm_topic(self) -> sns.Topic:
         topic = sns.Topic(self, "AlarmTopic", display_name=f"{self.config.stack_name} alarms", enforce_ssl=True)
+        # enforce_ssl gives the topic a policy with only a Deny in it, which replaces SNS's default
+        # policy: without this Allow, CloudWatch cannot publish and every alarm reaches no one.
+        # Scoped to this stack's alarms (their names start with the stack name) in this account.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": self.alarm_arn_pattern},
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                },
+            )
+        )
         if self.config.alarm_email:
             topic.add_subscription(subscriptions.EmailSubscription(self.config.alarm_email))
         return topic
 
+    @property
+    def alarm_arn_pattern(self) -> str:
+        """``arn:<partition>:cloudwatch:<region>:<account>:alarm:<stack name>-*`` - every alarm of this stack."""
+        return self.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=f"{self.config.stack_name}-*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def custom_metric(self, name: str, *, statistic: str, period: Duration | None = None) -> cloudwatch.Metric:
+        """One of the runtime's EMF metrics (namespace ``AppSyncJobs``, dimension ``service``)."""
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map={"service": METRICS_SERVICE},
+            statistic=statistic,
+            period=period or Duration.minutes(5),
+        )
+
+    def _appsync_metric(self, name: str, *, statistic: str, period: Duration | None = None) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/AppSync",
+            metric_name=name,
+            dimensions_map={"GraphQLAPIId": self.api.api_id},
+            statistic=statistic,
+            period=period or Duration.minutes(5),
+        )
+
+    def _dynamodb_throttles(self) -> cloudwatch.MathExpression:
+        """ThrottledRequests summed over every operation the adapter makes (table and index throttles)."""
+        metrics = {
+            operation.lower(): cloudwatch.Metric(
+                namespace="AWS/DynamoDB",
+                metric_name="ThrottledRequests",
+                dimensions_map={"TableName": self.table.table_name, "Operation": operation},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            )
+            for operation in DYNAMODB_OPERATIONS
+        }
+        return cloudwatch.MathExpression(
+            expression=f"SUM([{', '.join(metrics)}])",
+            using_metrics=dict(metrics),
+            label="DynamoDB throttled requests",
+            period=Duration.minutes(5),
+        )
+
     def _alarms(self) -> dict[str, cloudwatch.Alarm]:
+        """Alarms on what happens, each with why its threshold is what it is (README "Operations").
+
+        Lambda ``Errors`` alone misses most failures here: the worker and the DLQ consumer report
+        per-record failures instead of raising, and the DLQ consumer drains the DLQ in seconds,
+        so the alarms watch the records, the queues and the API's answers instead.
+        """
         cfg = self.config
         one_minute = Duration.minutes(1)
         five_minutes = Duration.minutes(5)
-        alarms = {
-            "DeadLetterQueueNotEmpty": (
-                self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=one_minute, statistic="Maximum"),
-                0,
-                cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                "Messages wait in the DLQ: jobs failed max_receive_count times and the DLQ consumer has not marked them FAILED",
+        at_least = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        above = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+        worker_timeout_ms = cfg.worker_timeout_seconds * 1000
+        alarms: dict[str, _AlarmSpec] = {
+            "DeadLetterQueueReceived": _AlarmSpec(
+                self.dead_letter_queue.metric_number_of_messages_received(period=five_minutes, statistic="Sum"),
+                1,
+                at_least,
+                "Jobs were dead-lettered: a job's message failed max_receive_count deliveries (the DLQ consumer "
+                "marks them FAILED within seconds, so DLQ depth alone would never show it)",
             ),
-            "JobQueueOldestMessageAge": (
+            "DeadLetterQueueNotDrained": _AlarmSpec(
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"),
+                0,
+                above,
+                "The DLQ has not been drained for 15 minutes: the DLQ consumer is failing, so dead-lettered jobs stay un-FAILED",
+                evaluation_periods=3,
+            ),
+            "JobQueueDepth": _AlarmSpec(
+                self.queue.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"),
+                cfg.queue_depth_alarm_messages,
+                at_least,
+                "A backlog: this many jobs have waited (not in flight) for 15 minutes; workers are at max concurrency or failing",
+                evaluation_periods=3,
+            ),
+            "JobQueueOldestMessageAge": _AlarmSpec(
                 self.queue.metric_approximate_age_of_oldest_message(period=one_minute, statistic="Maximum"),
                 cfg.queue_age_alarm_seconds,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                at_least,
                 "Jobs wait too long in the queue: workers are failing, throttled or at max concurrency",
             ),
-            "WorkerErrors": (
+            "FailedRecords": _AlarmSpec(
+                self.custom_metric(FAILED_RECORDS_METRIC, statistic="Sum"),
+                1,
+                at_least,
+                "Worker/DLQ-consumer records failed and will be redelivered (e.g. 401/403 from AppSync on updateJob); "
+                "these are reported per record, so Lambda Errors never counts them",
+            ),
+            "WorkerErrors": _AlarmSpec(
                 self.worker_fn.metric_errors(period=five_minutes, statistic="Sum"),
                 1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                at_least,
                 "Worker invocations failed as a whole (crash or timeout, not a reported job failure)",
             ),
-            "WorkerThrottles": (
+            "WorkerThrottles": _AlarmSpec(
                 self.worker_fn.metric_throttles(period=five_minutes, statistic="Sum"),
                 1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                at_least,
                 "Worker invocations were throttled (account concurrency exhausted)",
             ),
-            "ResolversErrors": (
+            "WorkerDurationNearTimeout": _AlarmSpec(
+                self.worker_fn.metric_duration(period=five_minutes, statistic="Maximum"),
+                int(worker_timeout_ms * WORKER_DURATION_ALARM_FRACTION),
+                at_least,
+                f"A worker run took {int(WORKER_DURATION_ALARM_FRACTION * 100)} % of the worker timeout: a slightly slower "
+                "job is killed mid-run and retried",
+            ),
+            "ResolversErrors": _AlarmSpec(
                 self.resolvers_fn.metric_errors(period=five_minutes, statistic="Sum"),
                 1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                at_least,
                 "The resolvers Lambda raised (clients saw Lambda:Unhandled)",
             ),
-            "DeadLetterConsumerErrors": (
+            "DeadLetterConsumerErrors": _AlarmSpec(
                 self.dlq_fn.metric_errors(period=five_minutes, statistic="Sum"),
                 1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                at_least,
                 "The DLQ consumer failed; dead-lettered jobs stay un-FAILED until it recovers",
             ),
-            "ReaperErrors": (
+            "ReaperErrors": _AlarmSpec(
                 self.reaper_fn.metric_errors(period=five_minutes, statistic="Sum"),
                 1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                at_least,
                 "The reaper failed; stuck jobs are not being recovered",
             ),
-            "Api5xxErrors": (
-                cloudwatch.Metric(
-                    namespace="AWS/AppSync",
-                    metric_name="5XXError",
-                    dimensions_map={"GraphQLAPIId": self.api.api_id},
-                    period=five_minutes,
-                    statistic="Sum",
-                ),
+            "Api5xxErrors": _AlarmSpec(
+                self._appsync_metric("5XXError", statistic="Sum"),
                 1,
-                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                at_least,
                 "AppSync answered with 5xx (service-side errors)",
+            ),
+            "Api4xxErrors": _AlarmSpec(
+                self._appsync_metric("4XXError", statistic="Sum"),
+                cfg.api_4xx_alarm_threshold,
+                at_least,
+                "AppSync refused many requests for 15 minutes (expired/rotated API key, a role that lost appsync:GraphQL); "
+                "a sustained count, because single clients with bad input or keys also produce 4XX",
+                evaluation_periods=3,
+            ),
+            "DynamoDbThrottles": _AlarmSpec(
+                self._dynamodb_throttles(),
+                1,
+                at_least,
+                "DynamoDB throttled requests for 10 minutes (a hot partition, e.g. the stuck index's keys, or an account limit)",
+                evaluation_periods=2,
             ),
         }
         created: dict[str, cloudwatch.Alarm] = {}
-        for name, (metric, threshold, comparison, description) in alarms.items():
-            alarm = metric.create_alarm(
+        for name, spec in alarms.items():
+            alarm = spec.metric.create_alarm(
                 self,
                 f"{name}Alarm",
-                alarm_description=description,
-                threshold=threshold,
-                comparison_operator=comparison,
-                evaluation_periods=1,
+                # Named after the stack: the topic policy trusts exactly "<stack name>-*" alarms.
+                alarm_name=f"{self.config.stack_name}-{name}",
+                alarm_description=spec.description,
+                threshold=spec.threshold,
+                comparison_operator=spec.comparison,
+                evaluation_periods=spec.evaluation_periods,
+                datapoints_to_alarm=spec.evaluation_periods,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             if self.alarm_topic is not None:
                 alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
             created[name] = alarm
         return created
+
+    def _dashboard(self) -> cloudwatch.Dashboard:
+        """One CloudWatch dashboard with the figures ``appsync-jobs stats`` prints locally, and more."""
+        five_minutes = Duration.minutes(5)
+        width = 12
+
+        def graph(title: str, left: list[cloudwatch.IMetric], right: list[cloudwatch.IMetric] | None = None, **kwargs: Any) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(title=title, left=left, right=right or [], width=width, height=6, **kwargs)
+
+        def percentiles(name: str) -> list[cloudwatch.IMetric]:
+            return [
+                self.custom_metric(name, statistic=stat).with_(label=f"{name} {stat}")
+                for stat in ("p50", "p99")
+            ]
+
+        worker_timeout_ms = self.config.worker_timeout_seconds * 1000
+        widgets: list[cloudwatch.IWidget] = [
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24, height=4),
+            graph("Jobs", [self.custom_metric(name, statistic="Sum") for name in JOB_COUNT_METRICS]),
+            graph(
+                "Job queue: depth and age",
+                [
+                    self.queue.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum", label="visible (waiting)"),
+                    self.queue.metric_approximate_number_of_messages_not_visible(period=five_minutes, statistic="Maximum", label="in flight"),
+                ],
+                [self.queue.metric_approximate_age_of_oldest_message(period=five_minutes, statistic="Maximum", label="oldest message age (s)")],
+            ),
+            graph(
+                "Dead letters and failed records",
+                [
+                    self.dead_letter_queue.metric_number_of_messages_received(period=five_minutes, statistic="Sum", label="DLQ received"),
+                    self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum", label="DLQ visible"),
+                    self.dead_letter_archive.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum", label="archived"),
+                    self.custom_metric(FAILED_RECORDS_METRIC, statistic="Sum"),
+                ],
+            ),
+            graph("Queue wait and run duration (ms)", [*percentiles("QueueWaitMs"), *percentiles("RunDurationMs")]),
+            graph(
+                "AppSync API",
+                [self._appsync_metric("4XXError", statistic="Sum"), self._appsync_metric("5XXError", statistic="Sum")],
+                [self._appsync_metric("Latency", statistic=stat).with_(label=f"latency {stat}") for stat in ("p50", "p99")],
+            ),
+            graph(
+                "Worker",
+                [
+                    self.worker_fn.metric_errors(period=five_minutes, statistic="Sum"),
+                    self.worker_fn.metric_throttles(period=five_minutes, statistic="Sum"),
+                ],
+                [
+                    self.worker_fn.metric_duration(period=five_minutes, statistic=stat).with_(label=f"duration {stat}")
+                    for stat in ("p99", "Maximum")
+                ],
+                right_annotations=[cloudwatch.HorizontalAnnotation(value=worker_timeout_ms, label="worker timeout")],
+            ),
+            graph(
+                "DynamoDB throttles",
+                [
+                    self._dynamodb_throttles(),
+                    *(
+                        cloudwatch.Metric(
+                            namespace="AWS/DynamoDB",
+                            metric_name=metric,
+                            dimensions_map=dims,
+                            statistic="Sum",
+                            period=five_minutes,
+                            label=f"{label} {metric}",
+                        )
+                        for metric in ("ReadThrottleEvents", "WriteThrottleEvents")
+                        for label, dims in (
+                            ("table", {"TableName": self.table.table_name}),
+                            (
+                                "stuck index",
+                                {"TableName": self.table.table_name, "GlobalSecondaryIndexName": table_schema.STUCK_INDEX},
+                            ),
+                        )
+                    ),
+                ],
+            ),
+        ]
+        if self.web_acl is not None:
+            widgets.append(
+                graph(
+                    "WAF",
+                    [
+                        cloudwatch.Metric(
+                            namespace="AWS/WAFV2",
+                            metric_name=metric,
+                            dimensions_map={"WebACL": str(self.web_acl.name), "Region": self.region, "Rule": rule},
+                            statistic="Sum",
+                            period=five_minutes,
+                            label=f"{metric} ({rule})",
+                        )
+                        for metric, rule in (("AllowedRequests", "ALL"), ("BlockedRequests", WAF_RULE_NAME))
+                    ],
+                )
+            )
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self.config.stack_name)
+        for index in range(0, len(widgets), 2):
+            dashboard.add_widgets(*widgets[index : index + 2])
+        return dashboard
 
     def _outputs(self) -> None:
         region = self.region

@@ -9,14 +9,17 @@
 import { util } from '@aws-appsync/utils';
 
 export function request(ctx) {
-  // The same Context object AppSync sends a direct Lambda resolver, so powertools parses it as usual.
+  // The Context object AppSync sends a direct Lambda resolver, minus `request`: that is every HTTP
+  // header of the call, including Authorization and x-api-key, and the handler reads none of it
+  // (powertools' AppSyncResolver routes on info and reads arguments/identity/source). Correlation
+  // does not need it either: with X-Ray on the API, the Lambda runs in the same trace, and
+  // powertools Logger puts that trace id (xray_trace_id) on every log line.
   return {
     operation: 'Invoke',
     payload: {
       arguments: ctx.arguments,
       identity: ctx.identity,
       source: ctx.source,
-      request: ctx.request,
       info: ctx.info,
       prev: ctx.prev,
       stash: ctx.stash,
