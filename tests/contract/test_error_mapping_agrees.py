@@ -68,4 +68,5 @@ def test_js_response_handler_and_python_envelope_agree(tmp_path: Path) -> None:
     assert js["out"] == [python_outcome(ctx) for ctx in CASES]
     # The request handler sends a direct-Lambda-shaped Context, which powertools parses.
     assert js["invoke"]["operation"] == "Invoke"
-    assert set(js["invoke"]["payload"]) == {"arguments", "identity", "source", "request", "info", "prev", "stash"}
+    # (minus ctx.request: the caller's headers, credentials included, never reach the Lambda)
+    assert set(js["invoke"]["payload"]) == {"arguments", "identity", "source", "info", "prev", "stash"}

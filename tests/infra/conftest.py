@@ -31,7 +31,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 if importlib.util.find_spec("aws_cdk") is None or importlib.util.find_spec("cdk_nag") is None:
     # Without the infra extra only the stdlib helpers (config needs jobcore only) can be tested.
-    collect_ignore_glob = ["test_infra_stack.py", "test_infra_lint.py", "test_infra_assets.py"]
+    collect_ignore_glob = ["test_infra_stack.py", "test_infra_lint.py", "test_infra_assets.py", "test_infra_operations.py"]
 
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 
@@ -47,6 +47,15 @@ PROD_CONTEXT = {
     "worker_timeout_seconds": "300",
     "max_receive_count": "5",
     "api_key_expiry_days": "30",
+}
+
+#: dev with the options prod does not already cover: WAF asked for explicitly (dev has none by
+#: default) and Cognito with OAuth callback URLs configured.
+OPTIONS_CONTEXT = {
+    "enable_waf": "true",
+    "waf_rate_limit": "500",
+    "enable_cognito": "true",
+    "cognito_callback_urls": "https://app.example.org/callback, http://localhost:5173/",
 }
 
 
@@ -148,3 +157,8 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(PROD_CONTEXT, tmp_path_factory.mktemp("cdk-prod"))
+
+
+@pytest.fixture(scope="session")
+def options(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(OPTIONS_CONTEXT, tmp_path_factory.mktemp("cdk-options"))

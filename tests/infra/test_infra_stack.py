@@ -313,10 +313,10 @@ class TestLeastPrivilege:
         assert dev.resources_for(fn, "dynamodb:GetItem") == [table]
         assert dev.resources_for(fn, "sqs:SendMessage") == [f"<{dev.logical_id(dev.stack.queue)}.Arn>"]
 
-    def test_dlq_consumer_touches_no_table_and_sends_nothing(self, dev: Any) -> None:
+    def test_dlq_consumer_touches_no_table_and_sends_only_to_the_archive(self, dev: Any) -> None:
         actions = dev.actions(dev.stack.dlq_fn)
         assert not {a for a in actions if a.startswith("dynamodb:")}
-        assert "sqs:SendMessage" not in actions
+        assert dev.resources_for(dev.stack.dlq_fn, "sqs:SendMessage") == [f"<{dev.logical_id(dev.stack.dead_letter_archive)}.Arn>"]
 
     def test_no_role_carries_aws_managed_policies(self, dev: Any) -> None:
         for role in dev.resources("AWS::IAM::Role").values():
@@ -362,7 +362,7 @@ class TestApi:
         assert [m["AuthenticationType"] for m in modes] == ["AWS_IAM", "AMAZON_COGNITO_USER_POOLS"]
         assert modes[1]["UserPoolConfig"]["UserPoolId"] == {"Ref": prod.logical_id(prod.stack.user_pool)}
 
-    @pytest.mark.parametrize(("stage", "days"), [("dev", 365), ("prod", 30)])
+    @pytest.mark.parametrize(("stage", "days"), [("dev", 180), ("prod", 30)])
     def test_api_key_expiry_follows_context(self, stage: str, days: int, request: pytest.FixtureRequest) -> None:
         syn = request.getfixturevalue(stage)
         expires = only(syn.resources("AWS::AppSync::ApiKey"))["Properties"]["Expires"]
@@ -372,7 +372,8 @@ class TestApi:
         api = dev.resource(dev.stack.api)["Properties"]
         assert api["XrayEnabled"] is True
         assert api["LogConfig"]["FieldLogLevel"] == "ERROR"
-        assert api["LogConfig"]["ExcludeVerboseContent"] is False
+        # Verbose content would log every request's headers (Authorization, x-api-key).
+        assert api["LogConfig"]["ExcludeVerboseContent"] is True
         role_id = api["LogConfig"]["CloudWatchLogsRoleArn"]["Fn::GetAtt"][0]
         assert dev.document["Resources"][role_id]["Type"] == "AWS::IAM::Role"
 
@@ -430,13 +431,15 @@ def alarm(syn: Any, name: str) -> dict[str, Any]:
 
 
 class TestAlarms:
-    def test_dlq_depth_above_zero(self, dev: Any) -> None:
-        props = alarm(dev, "DeadLetterQueueNotEmpty")
+    def test_dlq_not_drained_for_fifteen_minutes(self, dev: Any) -> None:
+        # The consumer drains the DLQ in seconds, so a DLQ that stays non-empty means the consumer is broken.
+        props = alarm(dev, "DeadLetterQueueNotDrained")
         assert (props["Namespace"], props["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
         assert props["Dimensions"] == [
             {"Name": "QueueName", "Value": {"Fn::GetAtt": [dev.logical_id(dev.stack.dead_letter_queue), "QueueName"]}}
         ]
         assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert (props["Period"], props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (300, 3, 3)
 
     def test_age_of_oldest_job_message(self, dev: Any) -> None:
         props = alarm(dev, "JobQueueOldestMessageAge")
@@ -464,7 +467,7 @@ class TestAlarms:
     def test_with_the_topic_flag_every_alarm_notifies_it(self, prod: Any) -> None:
         topic_id = prod.logical_id(prod.stack.alarm_topic)
         alarms = prod.resources("AWS::CloudWatch::Alarm").values()
-        assert len(alarms) == 8
+        assert len(alarms) == len(prod.stack.alarms) == 14
         assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic_id}] for a in alarms)
         prod.template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"})
         prod.template.has_resource_properties(
