@@ -33,6 +33,11 @@ AMPLIFY_OUTPUTS: Final = "AmplifyOutputs"
 TABLE_NAME: Final = "JobsTableName"
 QUEUE_URL: Final = "JobQueueUrl"
 DLQ_URL: Final = "DeadLetterQueueUrl"
+#: For ``aws sqs start-message-move-task`` (archive -> job queue) and peeking at the archive.
+QUEUE_ARN: Final = "JobQueueArn"
+DLQ_ARCHIVE_ARN: Final = "DeadLetterArchiveArn"
+DLQ_ARCHIVE_URL: Final = "DeadLetterArchiveUrl"
+DASHBOARD_NAME: Final = "DashboardName"
 USER_POOL_ID: Final = "UserPoolId"
 USER_POOL_CLIENT_ID: Final = "UserPoolClientId"
 

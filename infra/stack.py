@@ -829,9 +829,10 @@ class JobsStack(Stack):
         }
         created: dict[str, cloudwatch.Alarm] = {}
         for name, spec in alarms.items():
-            alarm = spec.metric.create_alarm(
+            alarm = cloudwatch.Alarm(
                 self,
                 f"{name}Alarm",
+                metric=spec.metric,
                 # Named after the stack: the topic policy trusts exactly "<stack name>-*" alarms.
                 alarm_name=f"{self.config.stack_name}-{name}",
                 alarm_description=spec.description,
@@ -851,8 +852,13 @@ class JobsStack(Stack):
         five_minutes = Duration.minutes(5)
         width = 12
 
-        def graph(title: str, left: list[cloudwatch.IMetric], right: list[cloudwatch.IMetric] | None = None, **kwargs: Any) -> cloudwatch.GraphWidget:
+        def graph(
+            title: str, left: list[cloudwatch.IMetric], right: list[cloudwatch.IMetric] | None = None, **kwargs: Any
+        ) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(title=title, left=left, right=right or [], width=width, height=6, **kwargs)
+
+        def biggest(queue: sqs.Queue, label: str) -> cloudwatch.Metric:
+            return queue.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum", label=label)
 
         def percentiles(name: str) -> list[cloudwatch.IMetric]:
             return [
@@ -867,17 +873,25 @@ class JobsStack(Stack):
             graph(
                 "Job queue: depth and age",
                 [
-                    self.queue.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum", label="visible (waiting)"),
-                    self.queue.metric_approximate_number_of_messages_not_visible(period=five_minutes, statistic="Maximum", label="in flight"),
+                    biggest(self.queue, "visible (waiting)"),
+                    self.queue.metric_approximate_number_of_messages_not_visible(
+                        period=five_minutes, statistic="Maximum", label="in flight"
+                    ),
                 ],
-                [self.queue.metric_approximate_age_of_oldest_message(period=five_minutes, statistic="Maximum", label="oldest message age (s)")],
+                [
+                    self.queue.metric_approximate_age_of_oldest_message(
+                        period=five_minutes, statistic="Maximum", label="oldest message age (s)"
+                    )
+                ],
             ),
             graph(
                 "Dead letters and failed records",
                 [
-                    self.dead_letter_queue.metric_number_of_messages_received(period=five_minutes, statistic="Sum", label="DLQ received"),
-                    self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum", label="DLQ visible"),
-                    self.dead_letter_archive.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum", label="archived"),
+                    self.dead_letter_queue.metric_number_of_messages_received(
+                        period=five_minutes, statistic="Sum", label="DLQ received"
+                    ),
+                    biggest(self.dead_letter_queue, "DLQ visible"),
+                    biggest(self.dead_letter_archive, "archived"),
                     self.custom_metric(FAILED_RECORDS_METRIC, statistic="Sum"),
                 ],
             ),
@@ -962,6 +976,10 @@ class JobsStack(Stack):
             keys.TABLE_NAME: (self.table.table_name, "DynamoDB job table"),
             keys.QUEUE_URL: (self.queue.queue_url, "SQS job queue"),
             keys.DLQ_URL: (self.dead_letter_queue.queue_url, "SQS dead-letter queue"),
+            keys.QUEUE_ARN: (self.queue.queue_arn, "SQS job queue ARN (the redrive destination)"),
+            keys.DLQ_ARCHIVE_URL: (self.dead_letter_archive.queue_url, "SQS archive of dead-lettered messages"),
+            keys.DLQ_ARCHIVE_ARN: (self.dead_letter_archive.queue_arn, "Archive ARN (the redrive source)"),
+            keys.DASHBOARD_NAME: (self.dashboard.dashboard_name, "CloudWatch dashboard"),
         }
         if user_pool_id and client_id:
             values[keys.USER_POOL_ID] = (user_pool_id, "Cognito user pool (optional auth mode)")

@@ -31,6 +31,17 @@ class TestDefaults:
     def test_prod_retains_data(self) -> None:
         assert JobsConfig(stage="prod").retain_data is True
 
+    def test_waf_is_always_on_in_prod_and_opt_in_for_dev(self) -> None:
+        assert (JobsConfig().waf_enabled, JobsConfig(enable_waf=True).waf_enabled) == (False, True)
+        assert JobsConfig(stage="prod").waf_enabled is True
+
+    def test_the_api_key_lifetime_defaults_well_under_365_days(self) -> None:
+        assert JobsConfig().api_key_expiry_days == 180
+
+    def test_callback_urls_are_split_and_trimmed(self) -> None:
+        cfg = JobsConfig(enable_cognito=True, cognito_callback_urls=" https://a.example.org/cb ,http://localhost:5173/,")
+        assert cfg.callback_urls == ("https://a.example.org/cb", "http://localhost:5173/")
+
     def test_visibility_timeout_is_six_worker_timeouts_capped_at_twelve_hours(self) -> None:
         assert JobsConfig(worker_timeout_seconds=60).queue_visibility_timeout_seconds == 360
         assert JobsConfig().queue_visibility_timeout_seconds == 5400
@@ -58,6 +69,14 @@ class TestFromContext:
             ({"prefix": "Bad_Prefix"}, "prefix"),
             ({"api_field_log_level": "NONE"}, "api_field_log_level"),
             ({"dlq_retention_days": 2}, "dlq_retention_days"),
+            # AppSync's 365-day maximum counts from the deploy, the expiry from the synth.
+            ({"api_key_expiry_days": 365}, "api_key_expiry_days"),
+            ({"api_key_expiry_days": 301}, "api_key_expiry_days"),
+            ({"enable_cognito": True, "cognito_callback_urls": "http://app.example.org/cb"}, "cognito_callback_urls"),
+            ({"cognito_callback_urls": "https://app.example.org/cb"}, "needs enable_cognito"),
+            ({"waf_rate_limit": 5}, "waf_rate_limit"),
+            ({"queue_depth_alarm_messages": 0}, "queue_depth_alarm_messages"),
+            ({"api_4xx_alarm_threshold": 0}, "api_4xx_alarm_threshold"),
         ],
     )
     def test_bad_values_name_their_context_key(self, context: dict[str, object], message: str) -> None:

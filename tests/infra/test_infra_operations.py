@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from infra import outputs as output_keys
 from infra.config import MAX_API_KEY_EXPIRY_DAYS
 from infra.stack import DYNAMODB_OPERATIONS, METRICS_NAMESPACE, METRICS_SERVICE
 from jobcore import table_schema
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 RESOLVER_JS = ROOT / "resolvers" / "appsync_function.js"
 CUSTOM_DIMENSIONS = [{"Name": "service", "Value": METRICS_SERVICE}]
+
 
 def only(mapping: dict[str, Any]) -> Any:
     assert len(mapping) == 1, sorted(mapping)
@@ -91,7 +93,10 @@ class TestAlarmsOnWhatHappens:
 
     def test_job_queue_age_is_alarmed_as_well_as_depth(self, dev: Any) -> None:
         props = alarm(dev, "JobQueueOldestMessageAge")
-        assert (props["MetricName"], props["Dimensions"][0]["Value"]) == ("ApproximateAgeOfOldestMessage", queue_name(dev, dev.stack.queue))
+        assert (props["MetricName"], props["Dimensions"][0]["Value"]) == (
+            "ApproximateAgeOfOldestMessage",
+            queue_name(dev, dev.stack.queue),
+        )
 
     @pytest.mark.parametrize("stage", ["dev", "prod"])
     def test_worker_duration_near_its_timeout(self, stage: str, request: pytest.FixtureRequest) -> None:
@@ -183,7 +188,9 @@ class TestDashboard:
     def test_one_dashboard_named_after_the_stack(self, dev: Any) -> None:
         assert only(dev.resources("AWS::CloudWatch::Dashboard"))["Properties"]["DashboardName"] == "appsync-jobs-dev"
 
-    @pytest.mark.parametrize("name", ["JobsSubmitted", "JobsSucceeded", "JobsFailed", "JobsRetried", "JobsDeadLettered", "FailedRecords"])
+    @pytest.mark.parametrize(
+        "name", ["JobsSubmitted", "JobsSucceeded", "JobsFailed", "JobsRetried", "JobsDeadLettered", "FailedRecords"]
+    )
     def test_job_counts_from_the_runtimes_metrics(self, dev: Any, name: str) -> None:
         lines = plotted(dev)[(METRICS_NAMESPACE, name)]
         assert [(dims, opts["stat"]) for dims, opts in lines] == [(["service", METRICS_SERVICE], "Sum")]
@@ -319,7 +326,10 @@ class TestResolverPayload:
             "prev": None,
             "stash": {},
         }
-        script = f"const {{ request }} = await import({json.dumps(module.as_uri())}); console.log(JSON.stringify(request({json.dumps(ctx)})));"
+        script = (
+            f"const {{ request }} = await import({json.dumps(module.as_uri())});"
+            f" console.log(JSON.stringify(request({json.dumps(ctx)})));"
+        )
         out = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=30, check=True)
         invoke = json.loads(out.stdout)
         assert "SECRET" not in out.stdout
@@ -342,7 +352,9 @@ class TestTrustedReporter:
         assert f"<{resolvers_role}>" not in dev.render(value)
 
     def test_only_the_resolvers_get_it(self, dev: Any) -> None:
-        holders = [fn for fn in (dev.stack.worker_fn, dev.stack.dlq_fn, dev.stack.reaper_fn) if "JOBS_TRUSTED_REPORTER_ROLES" in env(dev, fn)]
+        holders = [
+            fn for fn in (dev.stack.worker_fn, dev.stack.dlq_fn, dev.stack.reaper_fn) if "JOBS_TRUSTED_REPORTER_ROLES" in env(dev, fn)
+        ]
         assert holders == []
 
 
@@ -379,13 +391,20 @@ class TestDeadLetterArchive:
     def test_archive_is_the_dlqs_dead_letter_target_so_it_can_be_redriven(self, dev: Any) -> None:
         # start-message-move-task only moves messages out of a queue that is some queue's DLQ.
         policy = dev.resource(dev.stack.dead_letter_queue)["Properties"]["RedrivePolicy"]
-        assert policy == {"deadLetterTargetArn": {"Fn::GetAtt": [dev.logical_id(dev.stack.dead_letter_archive), "Arn"]}, "maxReceiveCount": 10}
+        assert policy == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dev.logical_id(dev.stack.dead_letter_archive), "Arn"]},
+            "maxReceiveCount": 10,
+        }
 
     def test_only_the_dlq_consumer_may_write_to_it_and_knows_its_url(self, dev: Any) -> None:
         archive = dev.stack.dead_letter_archive
         arn = f"<{dev.logical_id(archive)}.Arn>"
         stack = dev.stack
-        writers = [fn for fn in (stack.resolvers_fn, stack.worker_fn, stack.dlq_fn, stack.reaper_fn) if arn in dev.resources_for(fn, "sqs:SendMessage")]
+        writers = [
+            fn
+            for fn in (stack.resolvers_fn, stack.worker_fn, stack.dlq_fn, stack.reaper_fn)
+            if arn in dev.resources_for(fn, "sqs:SendMessage")
+        ]
         assert writers == [stack.dlq_fn]
         assert env(dev, stack.dlq_fn)["JOBS_DLQ_ARCHIVE_URL"] == {"Ref": dev.logical_id(archive)}
         assert all("JOBS_DLQ_ARCHIVE_URL" not in env(dev, fn) for fn in (stack.resolvers_fn, stack.worker_fn, stack.reaper_fn))
@@ -394,3 +413,9 @@ class TestDeadLetterArchive:
         resource = prod.resource(prod.stack.dead_letter_archive)
         assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
+    def test_outputs_name_the_redrive_source_and_destination(self, dev: Any) -> None:
+        outs = dev.document["Outputs"]
+        assert outs[output_keys.DLQ_ARCHIVE_ARN]["Value"] == {"Fn::GetAtt": [dev.logical_id(dev.stack.dead_letter_archive), "Arn"]}
+        assert outs[output_keys.QUEUE_ARN]["Value"] == {"Fn::GetAtt": [dev.logical_id(dev.stack.queue), "Arn"]}
+        assert outs[output_keys.DLQ_ARCHIVE_URL]["Value"] == {"Ref": dev.logical_id(dev.stack.dead_letter_archive)}
+        assert outs[output_keys.DASHBOARD_NAME]["Value"] == {"Ref": dev.logical_id(dev.stack.dashboard)}
