@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
@@ -128,3 +129,33 @@ def test_the_guard_refuses_what_an_infra_only_install_lacks() -> None:
     )
     assert completed.returncode != 0
     assert "ModuleNotFoundError" in completed.stderr
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    following = re.search(r"^## ", text[start + len(heading) :], flags=re.MULTILINE)
+    return text[start : start + len(heading) + following.start()] if following else text[start:]
+
+
+def test_every_context_key_is_in_the_configure_table() -> None:
+    from dataclasses import fields
+
+    from infra.config import JobsConfig
+
+    configure = _section(WALKTHROUGHS["docs/deploy.md"].read_text(encoding="utf-8"), "## Configure")
+    missing = [f.name for f in fields(JobsConfig) if f"`{f.name}`" not in configure]
+    assert missing == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("aws_cdk") is None, reason="needs the infra extra installed")
+def test_every_alarm_has_a_row_with_its_reason_and_the_docs_count_them_right(dev: Any) -> None:
+    alarms = set(dev.stack.alarms)
+    guide = WALKTHROUGHS["docs/deploy.md"].read_text(encoding="utf-8")
+    table = _section(guide, "## Operations").split("### Dashboard")[0]
+    documented = {
+        name for row in table.splitlines() if row.startswith("| `") for name in re.findall(r"`([A-Za-z0-9]+)`", row.split("|")[1])
+    }
+    assert documented == alarms
+    for doc in WALKTHROUGHS.values():
+        counts = {int(n) for n in re.findall(r"\b(\d+) alarms\b", doc.read_text(encoding="utf-8"))}
+        assert counts == {len(alarms)}, doc
