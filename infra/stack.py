@@ -895,7 +895,7 @@ class JobsStack(Stack):
                     self.custom_metric(FAILED_RECORDS_METRIC, statistic="Sum"),
                 ],
             ),
-            graph("Queue wait and run duration (ms)", [*percentiles("QueueWaitMs"), *percentiles("RunDurationMs")]),
+            graph("Queue wait and run duration (ms)", [line for name in JOB_TIME_METRICS for line in percentiles(name)]),
             graph(
                 "AppSync API",
                 [self._appsync_metric("4XXError", statistic="Sum"), self._appsync_metric("5XXError", statistic="Sum")],
