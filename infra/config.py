@@ -75,6 +75,10 @@ class JobsConfig:
     #: ``MAX_API_KEY_EXPIRY_DAYS`` for that margin; each deploy pushes the expiry forward, and
     #: docs/deploy.md has the rotation procedure for stacks that are not redeployed in time.
     api_key_expiry_days: int = DEFAULT_API_KEY_EXPIRY_DAYS
+    #: Bump to rotate the API key: a new generation gives the key resource a new logical id, so
+    #: CloudFormation creates a new key (new value) and deletes the old one in the same deploy.
+    #: 0 keeps CDK's own logical id (the key deployed before this knob existed).
+    api_key_generation: int = 0
     #: ERROR by default: failed resolvers are logged with their request and context, successes are
     #: not. ALL logs every field resolution including job payloads and results (possible user data,
     #: and CloudWatch ingestion cost per request), so turn it on per stage only while debugging.
@@ -138,6 +142,7 @@ class JobsConfig:
                 raise ConfigError(f"cognito_callback_urls must be https:// URLs (or http://localhost), not {url!r}")
         if self.callback_urls and not self.enable_cognito:
             raise ConfigError("cognito_callback_urls needs enable_cognito=true")
+        _check_range("api_key_generation", self.api_key_generation, 0, 10_000)
         _check_range("waf_rate_limit", self.waf_rate_limit, 10, 2_000_000_000)
         _check_range("queue_depth_alarm_messages", self.queue_depth_alarm_messages, 1, 1_000_000)
         _check_range("api_4xx_alarm_threshold", self.api_4xx_alarm_threshold, 1, 1_000_000)

@@ -424,6 +424,11 @@ class JobsStack(Stack):
             exclude_verbose_content=True,
         )
         _acknowledge(api, "AwsSolutions-ASC3", VERBOSE_LOGS_REASON)
+        if cfg.api_key_generation:
+            # Rotation: a new logical id is a new key resource, created before the old one is deleted.
+            key = api.node.find_child("DefaultApiKey")
+            assert isinstance(key, appsync.CfnApiKey)
+            key.override_logical_id(f"ApiKeyGeneration{cfg.api_key_generation}")
         log_group = logs.LogGroup(
             self,
             "ApiLogGroup",

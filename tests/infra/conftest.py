@@ -56,6 +56,7 @@ OPTIONS_CONTEXT = {
     "waf_rate_limit": "500",
     "enable_cognito": "true",
     "cognito_callback_urls": "https://app.example.org/callback, http://localhost:5173/",
+    "api_key_generation": "2",
 }
 
 

@@ -303,11 +303,29 @@ class TestApiKeyLifetime:
         expires = only(syn.resources("AWS::AppSync::ApiKey"))["Properties"]["Expires"]
         assert expires - time.time() <= MAX_API_KEY_EXPIRY_DAYS * 86400 <= 300 * 86400
 
+    def test_generation_zero_keeps_cdks_key_resource(self, dev: Any) -> None:
+        (logical_id,) = dev.resources("AWS::AppSync::ApiKey")
+        assert logical_id.startswith("ApiDefaultApiKey")
+
+    def test_a_new_generation_is_a_new_key_resource_and_the_outputs_follow_it(self, options: Any) -> None:
+        # A new logical id makes CloudFormation create a new key (new value) and delete the old one.
+        (logical_id,) = options.resources("AWS::AppSync::ApiKey")
+        assert logical_id == "ApiKeyGeneration2"
+        outs = options.document["Outputs"]
+        assert outs[output_keys.API_KEY]["Value"] == {"Fn::GetAtt": [logical_id, "ApiKey"]}
+        assert outs[output_keys.API_KEY_ID]["Value"] == {"Fn::GetAtt": [logical_id, "ApiKeyId"]}
+        assert f"<{logical_id}.ApiKey>" in options.render(outs[output_keys.AMPLIFY_OUTPUTS]["Value"])
+
     def test_rotation_is_documented_rather_than_alarmed(self) -> None:
         # CloudWatch has no metric for an API key's expiry, so the guide carries the procedure.
         guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
         section = guide[guide.index("### Rotating the API key") :]
-        for command in ("aws appsync list-api-keys", "aws appsync create-api-key", "aws appsync delete-api-key", "cdk deploy"):
+        for command in (
+            "aws appsync list-api-keys",
+            "-c api_key_generation=",
+            "aws appsync create-api-key",
+            "aws appsync delete-api-key",
+        ):
             assert command in section, command
 
 
