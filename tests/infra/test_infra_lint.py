@@ -27,7 +27,7 @@ def violations(report: dict[str, Any] | None) -> list[str]:
 
 
 class TestCdkNag:
-    @pytest.mark.parametrize("stage", ["dev", "prod"])
+    @pytest.mark.parametrize("stage", ["dev", "prod", "options"])
     def test_aws_solutions_checks_leave_no_unacknowledged_finding(self, stage: str, request: pytest.FixtureRequest) -> None:
         # Synthesis itself fails on an unacknowledged finding; the report double-checks it ran clean.
         syn = request.getfixturevalue(stage)
@@ -69,7 +69,7 @@ def _acknowledgments(stack: Any, key: str) -> list[tuple[str, str, str]]:
 
 
 class TestCfnLint:
-    @pytest.mark.parametrize("stage", ["dev", "prod"])
+    @pytest.mark.parametrize("stage", ["dev", "prod", "options"])
     def test_template_has_no_cfn_lint_errors(self, stage: str, request: pytest.FixtureRequest) -> None:
         from cfnlint.api import lint
 
