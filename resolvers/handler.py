@@ -120,6 +120,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     job_id = _job_id_of(event)
     if job_id:
         logger.append_keys(job_id=job_id)
+    info = event.get("info") or {}
+    logger.debug("resolving", extra={"field": f"{info.get('parentTypeName')}.{info.get('fieldName')}"})
     try:
         return app.resolve(event, context)
     finally:
