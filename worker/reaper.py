@@ -61,6 +61,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     global _services
     from worker.deps import deps
 
+    logger.set_correlation_id(getattr(context, "aws_request_id", None))  # one run = one correlation id
     worker = deps()
     if _services is None:
         from jobcore.bootstrap import services_from_settings
