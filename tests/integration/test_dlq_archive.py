@@ -143,3 +143,14 @@ def test_archived_messages_can_be_redriven_to_the_job_queue(
     redriven = main.receive(10)
     assert sorted(json.loads(m.body)["jobId"] for m in redriven) == sorted(ids)
     assert {m.trace_header for m in redriven} == {TRACE}
+
+
+def test_without_an_archive_the_consumer_says_nothing_is_kept_and_still_fails_the_job(
+    services: Services, worker: WorkerDeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker.archive = None
+    job_id = service.submit_job(services, API_KEY_CALLER, "echo", 1).id
+    assert dlq.lambda_handler(dead_letter(job_id), CONTEXT) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert "no dead-letter archive configured" in caplog.text
+    job = services.store.get(job_id)
+    assert job is not None and job.status is JobStatus.FAILED

@@ -97,3 +97,21 @@ def test_outputs_without_the_queue_url_are_a_clear_error(tmp_path: Path) -> None
     result = runner.invoke(app, ["stats", "--outputs", str(outputs)])
     assert result.exit_code == 1
     assert "custom.jobsQueueUrl" in result.output
+
+
+def test_redrive_with_outputs_moves_the_deployed_archive(tmp_path: Path) -> None:
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        jobs = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        archive = sqs.create_queue(QueueName="archive")["QueueUrl"]
+        for job_id in ("a", "b", "c"):
+            sqs.send_message(QueueUrl=archive, MessageBody=json.dumps({"v": 1, "jobId": job_id}))
+        outputs = tmp_path / "amplify_outputs.json"
+        outputs.write_text(json.dumps({"data": {"aws_region": "us-east-1"},
+                                       "custom": {"jobsQueueUrl": jobs, "deadLetterArchiveUrl": archive}}))
+        result = runner.invoke(app, ["redrive", "--outputs", str(outputs), "--limit", "2"])
+        assert result.exit_code == 0 and "redrove 2 message(s)" in result.output
+        attributes = sqs.get_queue_attributes(QueueUrl=archive, AttributeNames=["All"])["Attributes"]
+        assert attributes["ApproximateNumberOfMessages"] == "1"
+        moved = sqs.receive_message(QueueUrl=jobs, MaxNumberOfMessages=10)["Messages"]
+        assert len(moved) == 2 and all(json.loads(m["Body"])["jobId"] in "abc" for m in moved)
