@@ -70,12 +70,20 @@ class SqliteDatabase:
         self._migrate()
 
     def _migrate(self) -> None:
-        with self.transaction() as conn:
-            for table, columns in _ADDED_COLUMNS.items():
-                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-                for name, kind in columns.items():
-                    if name not in present:
-                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        """Add columns a data directory from an earlier release lacks (a write lock only when needed)."""
+        if not self._missing_columns(self.connection()):
+            return
+        with self.transaction() as conn:  # re-checked under the lock: another process may have done it
+            for table, name, kind in self._missing_columns(conn):
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    @staticmethod
+    def _missing_columns(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+        missing = []
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            missing += [(table, name, kind) for name, kind in columns.items() if name not in present]
+        return missing
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
