@@ -168,6 +168,9 @@ def dev(
                                       help="Serve HTTPS/WSS with a local certificate (Amplify JS needs wss://).")] = False,
     https_port: Annotated[int | None, typer.Option(envvar="APPSYNC_JOBS_HTTPS_PORT",
                                                    help="Also serve HTTPS/WSS on this port, beside plain HTTP.")] = None,
+    extra_access_keys: Annotated[str, typer.Option(
+        envvar="APPSYNC_JOBS_EXTRA_ACCESS_KEYS", show_default=False,
+        help="More IAM keys to accept, KEY_ID:SECRET,... - untrusted IAM callers (own jobs only, no updateJob).")] = "",
     lease_seconds: LeaseOption = 60,
     visibility_margin: MarginOption = 10,
     retry_backoff_base: BackoffOption = 2,
@@ -177,7 +180,7 @@ def dev(
 ) -> None:
     """Run the local AppSync-compatible API with its SQLite job store, queue and worker."""
     from devserver.runtime import LocalConfig, start_local
-    from jobcore.settings import LOCAL_API_KEY
+    from jobcore.settings import LOCAL_API_KEY, parse_access_keys
 
     certificates = None
     if tls or https_port is not None:
@@ -188,7 +191,7 @@ def dev(
         host=host, port=port, data_dir=data_dir, api_key=api_key or LOCAL_API_KEY, embedded_worker=worker,
         concurrency=concurrency, task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
         certfile=certificates.cert if certificates else None, keyfile=certificates.key if certificates else None,
-        tls=tls, https_port=https_port,
+        tls=tls, https_port=https_port, extra_access_keys=parse_access_keys(extra_access_keys),
         lease_seconds=lease_seconds, visibility_margin=visibility_margin, retry_backoff_base=retry_backoff_base,
         reaper_interval=reaper_interval, max_receive_count=max_receive_count, visibility_timeout=visibility_timeout,
     )
@@ -253,6 +256,61 @@ def worker_command(
     )
     console.print(f"[green]appsync-jobs[/green] worker on {data_dir.resolve()}, reporting to {url}")
     _serve_forever(run_worker(config, url))
+
+
+OutputsOption = Annotated[Path | None, typer.Option(
+    "--outputs", envvar="APPSYNC_JOBS_OUTPUTS",
+    help="A deployed stack's amplify_outputs.json: read its real queues (custom.jobsQueueUrl, ...) instead of --data-dir.")]
+
+
+@app.command("stats")
+def stats_command(
+    data_dir: DataDirOption = Path(".appsync-jobs"),
+    outputs: OutputsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Queue depth (visible, in flight, delayed), DLQ and archive depth, and jobs per status."""
+    from client.ops import load_stats
+
+    try:
+        snapshot = load_stats(data_dir=data_dir, outputs=outputs)
+    except (OSError, ValueError, KeyError) as exc:
+        errors.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(snapshot, indent=2))
+        return
+    from rich.table import Table
+
+    queues = Table(title="queues")
+    for column in ("queue", "name", "visible", "in flight", "delayed"):
+        queues.add_column(column, justify="right" if column not in ("queue", "name") else "left")
+    for role, depth in snapshot["queues"].items():
+        queues.add_row(role, depth["name"], str(depth["visible"]), str(depth["inFlight"]), str(depth["delayed"]))
+    console.print(queues)
+    jobs = Table(title="jobs")
+    jobs.add_column("status")
+    jobs.add_column("count", justify="right")
+    for job_status, count in snapshot["jobs"].items():
+        jobs.add_row(job_status, str(count))
+    console.print(jobs)
+
+
+@app.command("redrive")
+def redrive_command(
+    data_dir: DataDirOption = Path(".appsync-jobs"),
+    outputs: OutputsOption = None,
+    limit: Annotated[int, typer.Option(help="Move at most this many messages.")] = 100,
+) -> None:
+    """Send archived dead letters back to the job queue (a job already FAILED is not re-run)."""
+    from client.ops import redrive_archive
+
+    try:
+        moved = redrive_archive(data_dir=data_dir, outputs=outputs, limit=limit)
+    except (OSError, ValueError, KeyError) as exc:
+        errors.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"redrove {len(moved)} message(s) to the job queue")
 
 
 if __name__ == "__main__":

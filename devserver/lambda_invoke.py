@@ -16,6 +16,7 @@ from graphql import FieldNode, FragmentDefinitionNode, GraphQLResolveInfo
 from devserver.context import RequestContext
 from devserver.identity_cache import IdentityCache
 from devserver.selection import Selection, selection_of, selection_set_graphql, selection_set_list
+from jobcore.tracing import TRACE_HEADER, new_trace_header, trace_context
 from resolvers import handler
 from resolvers.envelope import unhandled, unwrap
 
@@ -71,13 +72,23 @@ def build_event(info: GraphQLResolveInfo[Any], arguments: dict[str, Any], select
     return _event(info, arguments, paths, shape.selection_set_graphql)
 
 
+def request_trace_header(context: RequestContext) -> str:
+    """The request's X-Ray trace header: the client's ``X-Amzn-Trace-Id``, else one started for this
+    request (AppSync starts a trace per request and passes it to resolvers in the same header)."""
+    header = context.headers.get(TRACE_HEADER)
+    if header:
+        return header
+    started: str = context.extra.setdefault("trace_header", new_trace_header())
+    return started
+
+
 def _event(info: GraphQLResolveInfo[Any], arguments: dict[str, Any], paths: list[str], printed: str) -> dict[str, Any]:
     context: RequestContext = info.context
     return {
         "arguments": arguments,
         "identity": context.identity,
         "source": None,
-        "request": {"headers": dict(context.headers), "domainName": None},
+        "request": {"headers": {**context.headers, TRACE_HEADER: request_trace_header(context)}, "domainName": None},
         "prev": None,
         "info": {
             "fieldName": info.field_name,
@@ -99,7 +110,9 @@ def invoke_resolver(info: GraphQLResolveInfo[Any], arguments: dict[str, Any]) ->
     shape = _shape(info.field_nodes[0], info.fragments)
     event = _event(info, arguments, list(shape.selection_set_list), shape.selection_set_graphql)
     try:
-        answer = handler.lambda_handler(event, _CONTEXT)  # type: ignore[arg-type]
+        # What Lambda's _X_AMZN_TRACE_ID is in the cloud: submitJob puts it on the job's message.
+        with trace_context(event["request"]["headers"][TRACE_HEADER]):
+            answer = handler.lambda_handler(event, _CONTEXT)
     except Exception as exc:
         raise unhandled(exc) from exc
     return unwrap(answer), shape.selection

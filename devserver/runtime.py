@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -18,11 +18,13 @@ from devserver.app import create_app
 from devserver.auth_rules import AuthRules
 from devserver.event_source import EventSourceConfig, QueueEventSource
 from devserver.identity import AuthConfig
+from devserver.metrics_endpoint import metrics_route
 from devserver.pubsub import PubSub
 from devserver.sqs_events import queue_arn
 from devserver.state import ServerState
 from devserver.user_pool import LocalUserPool
 from jobcore.bootstrap import LocalBackend, local_backend, local_services, reporter_from_settings
+from jobcore.metrics import InMemoryMetrics
 from jobcore.ports import JobQueue
 from jobcore.runner import RunnerConfig
 from jobcore.settings import (
@@ -63,6 +65,9 @@ class LocalConfig:
     tls: bool = False
     #: Also serve HTTPS/WSS on this port (the web console and Amplify JS need wss://), beside plain HTTP.
     https_port: int | None = None
+    #: More IAM key pairs the server accepts (``APPSYNC_JOBS_EXTRA_ACCESS_KEYS``). They sign as other,
+    #: *untrusted* IAM principals: ordinary callers that see only their own jobs and may not updateJob.
+    extra_access_keys: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def scheme(self) -> str:
@@ -100,7 +105,9 @@ class WorkerLoops:
                 await task
 
 
-def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBackend) -> WorkerLoops:
+def start_worker_loops(
+    config: LocalConfig, settings: Settings, backend: LocalBackend, metrics: InMemoryMetrics | None = None
+) -> WorkerLoops:
     """Configure the worker Lambdas for this process and start feeding them from the SQLite queues."""
     import worker.dlq
     import worker.handler
@@ -109,6 +116,7 @@ def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBa
     from worker.tasks import load_registry
 
     registry = load_registry(settings.task_modules)
+    metrics = metrics or InMemoryMetrics()
     main_arn = queue_arn(settings.region, backend.queue.name)
     dlq_arn = queue_arn(settings.region, backend.dead_letter_queue.name)
     queues: dict[str, JobQueue] = {main_arn: backend.queue, dlq_arn: backend.dead_letter_queue}
@@ -119,6 +127,8 @@ def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBa
         settings=settings,
         queue_for=queues.__getitem__,
         runner=RunnerConfig.from_settings(settings),
+        metrics=metrics,
+        archive=backend.archive,
     )
     configure(deps)
     loop = asyncio.get_running_loop()
@@ -133,7 +143,7 @@ def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBa
     )
     backend.queue.add_listener(jobs.wake_threadsafe(loop))
     backend.dead_letter_queue.add_listener(dead_letters.wake_threadsafe(loop))
-    services = local_services(backend, registry)
+    services = local_services(backend, registry, metrics=metrics, trust=settings.reporter_trust())
 
     async def reaper() -> None:
         while True:
@@ -178,19 +188,22 @@ async def start_local(config: LocalConfig) -> RunningServer:
 
     backend = local_backend(config.settings())
     registry = load_registry(config.task_modules)
-    resolvers.handler.configure(local_services(backend, registry))
+    metrics = InMemoryMetrics()  # one per process: the resolvers and the embedded worker both count here
+    resolvers.handler.configure(
+        local_services(backend, registry, metrics=metrics, trust=config.settings().reporter_trust())
+    )
     state = ServerState(
         schema=schema,
         rules=AuthRules.from_contract(),
         pubsub=PubSub(),
         auth=AuthConfig(
             api_keys=frozenset({config.api_key}),
-            credentials=MappingProxyType({config.access_key_id: config.secret_access_key}),
+            credentials=MappingProxyType({**config.extra_access_keys, config.access_key_id: config.secret_access_key}),
             region=config.region,
             user_pool=LocalUserPool(region=config.region),
         ),
     )
-    app = create_app(state)
+    app = create_app(state, extra_routes=[metrics_route(backend, metrics)])
     listeners = [(config.port, config.tls)]
     if config.https_port is not None:
         listeners.append((config.https_port, True))
@@ -218,7 +231,7 @@ async def start_local(config: LocalConfig) -> RunningServer:
         tasks.append(task)
     port = servers[0].servers[0].sockets[0].getsockname()[1]
     settings = config.settings(port)
-    loops = start_worker_loops(config, settings, backend) if config.embedded_worker else None
+    loops = start_worker_loops(config, settings, backend, metrics) if config.embedded_worker else None
     url = f"{config.scheme}://{config.host}:{port}/graphql"
     https_url = None
     if len(servers) > 1:

@@ -16,17 +16,23 @@ def queue_arn(region: str, name: str) -> str:
 
 def sqs_record(message: ReceivedMessage, *, arn: str, region: str) -> dict[str, Any]:
     sent_ms = str(int(message.sent_at.timestamp() * 1000))
+    attributes = {
+        "ApproximateReceiveCount": str(message.receive_count),
+        "SentTimestamp": sent_ms,
+        "SenderId": LOCAL_ACCOUNT,
+        "ApproximateFirstReceiveTimestamp": sent_ms,
+    }
+    if message.trace_header:
+        attributes["AWSTraceHeader"] = message.trace_header  # as Lambda passes SQS's system attribute
     return {
         "messageId": message.message_id,
         "receiptHandle": message.receipt_handle,
         "body": message.body,
-        "attributes": {
-            "ApproximateReceiveCount": str(message.receive_count),
-            "SentTimestamp": sent_ms,
-            "SenderId": LOCAL_ACCOUNT,
-            "ApproximateFirstReceiveTimestamp": sent_ms,
+        "attributes": attributes,
+        "messageAttributes": {
+            name: {"stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+            for name, value in message.attributes.items()
         },
-        "messageAttributes": {},
         "md5OfBody": hashlib.md5(message.body.encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": arn,

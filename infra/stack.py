@@ -104,7 +104,7 @@ DLQ_TO_ARCHIVE_MAX_RECEIVE_COUNT: Final = 10
 #: (QueueWaitMs and RunDurationMs are also emitted with an extra taskType dimension, unused here).
 METRICS_NAMESPACE: Final = "AppSyncJobs"
 METRICS_SERVICE: Final = "appsync-jobs"
-JOB_COUNT_METRICS: Final = ("JobsSubmitted", "JobsSucceeded", "JobsFailed", "JobsRetried", "JobsDeadLettered")
+JOB_COUNT_METRICS: Final = ("JobsSubmitted", "JobsSucceeded", "JobsFailed", "JobsCancelled", "JobsRetried", "JobsDeadLettered")
 FAILED_RECORDS_METRIC: Final = "FailedRecords"
 JOB_TIME_METRICS: Final = ("QueueWaitMs", "RunDurationMs")
 
@@ -636,6 +636,11 @@ class JobsStack(Stack):
         # The adapter re-reads every index hit with a consistent GetItem before judging it.
         self.reaper_fn.add_to_role_policy(
             iam.PolicyStatement(sid="JobRead", actions=["dynamodb:GetItem"], resources=[self.table.table_arn])
+        )
+        # Re-enqueueing a stale PENDING job moves its index sort key to now (a conditional UpdateItem
+        # of the index attributes only), so a backlog is not re-enqueued on every tick.
+        self.reaper_fn.add_to_role_policy(
+            iam.PolicyStatement(sid="RequeueMarker", actions=["dynamodb:UpdateItem"], resources=[self.table.table_arn])
         )
         self.queue.grant_send_messages(self.reaper_fn)
         self.api.grant_mutation(self.reaper_fn, WORKER_MUTATION)

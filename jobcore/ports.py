@@ -8,8 +8,8 @@ only write primitive besides ``create`` is a compare-and-set on ``version`` - th
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from jobcore.domain.job import Job
@@ -47,6 +47,18 @@ class JobStore(ABC):
         """RUNNING jobs past their deadline and PENDING jobs older than ``pending_before`` (for the reaper)."""
         return list(self._find_stuck(now, pending_before, limit))
 
+    def mark_requeued(self, job: Job, at: datetime) -> bool:
+        """Move a PENDING job's place in the stuck index to ``at`` (its message was just sent again).
+
+        Without this a PENDING job stays indexed at its creation time and, during a backlog, every
+        reaper run would enqueue it once more. Only the index moves (not the job or its version); a
+        job that left PENDING meanwhile is left alone. Returns whether the index moved.
+        """
+        return self._mark_requeued(job, at)
+
+    @abstractmethod
+    def _mark_requeued(self, job: Job, at: datetime) -> bool: ...
+
     @abstractmethod
     def _create(self, job: Job) -> CreateResult: ...
 
@@ -69,14 +81,45 @@ class ReceivedMessage:
     body: str
     receive_count: int
     sent_at: datetime
+    #: String message attributes (SQS ``MessageAttributes``), e.g. the dead-letter archive's provenance.
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    #: The X-Ray trace header the sender attached (SQS's ``AWSTraceHeader`` system attribute).
+    trace_header: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """SQS's approximate counts of one queue: ``ApproximateNumberOfMessages`` (visible),
+    ``...NotVisible`` (in flight: received and not yet deleted, including retries in backoff) and
+    ``...Delayed`` (sent with a delay that has not passed)."""
+
+    queue: str
+    visible: int
+    in_flight: int
+    delayed: int
+
+    @property
+    def total(self) -> int:
+        return self.visible + self.in_flight + self.delayed
 
 
 class JobQueue(ABC):
     """SQS semantics: at-least-once, visibility timeout, receive count, delete on success, redrive."""
 
-    def send(self, body: str, *, delay_seconds: int = 0) -> str:
-        """Enqueue ``body``; returns the message id."""
-        return self._send(body, delay_seconds)
+    def send(
+        self,
+        body: str,
+        *,
+        delay_seconds: int = 0,
+        attributes: Mapping[str, str] | None = None,
+        trace_header: str | None = None,
+    ) -> str:
+        """Enqueue ``body``; returns the message id.
+
+        ``attributes`` travel as string message attributes; ``trace_header`` as the ``AWSTraceHeader``
+        system attribute, which X-Ray uses to link the consumer's trace to the sender's.
+        """
+        return self._send(body, delay_seconds, dict(attributes or {}), trace_header)
 
     def receive(self, max_messages: int = 10, *, visibility_timeout: int | None = None) -> list[ReceivedMessage]:
         """Lease up to ``max_messages`` visible messages (moving over-received ones to the DLQ)."""
@@ -89,8 +132,15 @@ class JobQueue(ABC):
         """Hide an in-flight message for ``seconds`` more from now (0 makes it visible at once)."""
         self._change_visibility(receipt_handle, seconds)
 
+    def approximate_depth(self) -> QueueDepth:
+        """How many messages wait, are in flight and are delayed (``appsync-jobs stats``, ``/metrics``)."""
+        return self._approximate_depth()
+
     @abstractmethod
-    def _send(self, body: str, delay_seconds: int) -> str: ...
+    def _approximate_depth(self) -> QueueDepth: ...
+
+    @abstractmethod
+    def _send(self, body: str, delay_seconds: int, attributes: dict[str, str], trace_header: str | None) -> str: ...
 
     @abstractmethod
     def _receive(self, max_messages: int, visibility_timeout: int | None) -> list[ReceivedMessage]: ...

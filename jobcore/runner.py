@@ -7,6 +7,7 @@ finished job is refused by its claim and simply acknowledged.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from jobcore.errors import InvalidTransition, JobNotFound, JobsError, LeaseHeld, StaleLease, UnknownTask
 from jobcore.limits import MAX_RESULT_BYTES, check_json
+from jobcore.metrics import Metric, MetricsSink, NullMetrics, record
 from jobcore.registry import CancelledByRequest, NonRetryableError, TaskRegistry
 from jobcore.settings import Settings
 from jobcore.wire import JobShape
@@ -89,7 +91,11 @@ class _RunningTask:
         self._last_report = 0.0
         self._cancelled = bool(job.get("cancelRequested"))
         self._stop = threading.Event()
-        self._heartbeat = threading.Thread(target=self._beat, name=f"heartbeat-{job['id'][:8]}", daemon=True)
+        # The heartbeat runs in this delivery's context: its reports carry the same trace header and
+        # its log lines the same job id and correlation id as the task's (both live in contextvars).
+        self._heartbeat = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._beat,), name=f"heartbeat-{job['id'][:8]}", daemon=True
+        )
 
     @property
     def job_id(self) -> str:
@@ -151,9 +157,14 @@ def run_delivery(
     reporter: JobReporter,
     registry: TaskRegistry,
     config: RunnerConfig | None = None,
+    metrics: MetricsSink | None = None,
 ) -> Outcome:
-    """Run one delivery to an outcome, or raise ``RetryLater`` to have the queue redeliver it."""
+    """Run one delivery to an outcome, or raise ``RetryLater`` to have the queue redeliver it.
+
+    ``metrics`` counts ``JobsRetried``; outcomes are counted where they are decided, by ``updateJob``.
+    """
     config = config or RunnerConfig()
+    metrics = metrics or NullMetrics()
     token = str(uuid.uuid4())
     # Tie the message to the lease *before* claiming: a worker that dies from here on leaves the
     # message to reappear once the lease lapsed (lease + margin), not after the queue's whole
@@ -205,13 +216,13 @@ def run_delivery(
             finish({"status": "FAILED", "error": {"type": exc.error_type, "message": exc.message}})
             return Outcome.FAILED
         except Exception as exc:
-            return _retry_or_fail(delivery, token, reporter, config, exc)
+            return _retry_or_fail(delivery, token, reporter, config, exc, metrics)
     finish({"status": "SUCCEEDED", "result": result})
     return Outcome.SUCCEEDED
 
 
 def _retry_or_fail(
-    delivery: Delivery, token: str, reporter: JobReporter, config: RunnerConfig, exc: Exception
+    delivery: Delivery, token: str, reporter: JobReporter, config: RunnerConfig, exc: Exception, metrics: MetricsSink
 ) -> Outcome:
     description = f"{type(exc).__name__}: {exc}"[:1000]
     attempt = delivery.receive_count
@@ -231,5 +242,6 @@ def _retry_or_fail(
          "message": f"attempt {attempt} failed ({description}); retrying in {backoff}s"},
     )
     delivery.extend_visibility(backoff)
+    record(metrics, Metric.JOBS_RETRIED)
     logger.warning("job %s attempt %d failed, retrying in %ds: %s", delivery.job_id, attempt, backoff, description)
     raise RetryLater(description) from exc

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jobcore.auth import Caller, ensure_can_read, ensure_can_report
+from jobcore.auth import Caller, ReporterTrust, ensure_can_read, ensure_can_report
 from jobcore.domain.job import Job, JobFailure, JobStatus, JobUpdate, apply_cancel, apply_update, new_job
 from jobcore.errors import (
     IdempotencyConflict,
@@ -32,8 +32,10 @@ from jobcore.limits import (
     check_json,
     check_length,
 )
+from jobcore.metrics import Metric, MetricsSink, NullMetrics, observe_transition, record
 from jobcore.ports import JobQueue, JobStore
 from jobcore.registry import TaskRegistry
+from jobcore.tracing import current_trace_header
 from jobcore.wire import encode_message
 
 #: A compare-and-set that keeps losing means heavy contention on one job; give up and let the
@@ -66,6 +68,10 @@ class Services:
     #: A PENDING job older than this whose submit is repeated (same idempotency key) is re-enqueued,
     #: in case its first message was lost between the store write and the send.
     requeue_pending_after: timedelta = field(default_factory=lambda: timedelta(minutes=5))
+    #: Where the use cases record jobs submitted/finished and queue/run times (``jobcore.metrics``).
+    metrics: MetricsSink = field(default_factory=NullMetrics)
+    #: Which IAM callers the resolvers treat as the trusted reporter (empty: none, fail closed).
+    reporter_trust: ReporterTrust = field(default_factory=ReporterTrust)
 
 
 def submit_job(
@@ -99,12 +105,14 @@ def submit_job(
         if existing.status is JobStatus.PENDING and now - existing.created_at >= services.requeue_pending_after:
             _enqueue(services, existing)
         return existing
+    record(services.metrics, Metric.JOBS_SUBMITTED)
     return _enqueue(services, created.job)
 
 
 def _enqueue(services: Services, job: Job) -> Job:
     try:
-        services.queue.send(encode_message(job.id))
+        # The submit's trace header rides along, so the worker's trace links to it (jobcore.tracing).
+        services.queue.send(encode_message(job.id), trace_header=current_trace_header())
     except Exception as exc:
         # Never leave a job PENDING with no message behind it: say it failed, then tell the caller.
         failure = JobUpdate(status=JobStatus.FAILED, error=JobFailure("EnqueueFailed", "the job could not be queued"))
@@ -157,9 +165,11 @@ def _write(services: Services, job_id: str, decide: Callable[[Job], Job]) -> Job
         if new is current:
             return current
         try:
-            return services.store.replace(new, expected_version=current.version)
+            written = services.store.replace(new, expected_version=current.version)
         except TransitionConflict:
             continue
+        observe_transition(services.metrics, current, written)
+        return written
     raise TransitionConflict(f"Job {job_id} kept changing under this update; retry it")
 
 
@@ -174,5 +184,11 @@ def find_stuck_jobs(services: Services, *, limit: int = 100) -> list[Job]:
 
 
 def requeue(services: Services, job: Job) -> None:
-    """Send a job's message again; harmless if it is already queued or running (the claim decides)."""
-    services.queue.send(encode_message(job.id))
+    """Send a job's message again; harmless if it is already queued or running (the claim decides).
+
+    A PENDING job's place in the stuck index then moves to now, so the reaper looks at it again only
+    after another ``requeue_pending_after`` - not on every run while a backlog drains.
+    """
+    services.queue.send(encode_message(job.id), trace_header=current_trace_header())
+    if job.status is JobStatus.PENDING:
+        services.store.mark_requeued(job, services.clock())

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from jobcore.auth import ReporterTrust
 from jobcore.table_schema import DEFAULT_RETENTION_DAYS
 
 #: Credentials the local server accepts for SigV4 (IAM) requests. They are public on purpose: they
@@ -16,6 +17,26 @@ LOCAL_ACCESS_KEY_ID = "AKIAAPPSYNCJOBSLOCAL"
 LOCAL_SECRET_ACCESS_KEY = "appsync-jobs-local-secret-access-key"
 LOCAL_API_KEY = "da2-appsyncjobslocal0000000000"
 LOCAL_REGION = "us-east-1"
+#: The account every locally-signed IAM principal belongs to (twelve zeros, as LocalStack and moto use).
+LOCAL_ACCOUNT_ID = "000000000000"
+
+
+def local_iam_principal(access_key_id: str) -> str:
+    """The IAM user ARN a local access key stands for (``ctx.identity.userArn`` on the local server)."""
+    return f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:user/{access_key_id}"
+
+
+def parse_access_keys(value: str | None) -> dict[str, str]:
+    """``APPSYNC_JOBS_EXTRA_ACCESS_KEYS``: ``AKID:secret,AKID2:secret2`` -> {access key id: secret}."""
+    keys: dict[str, str] = {}
+    for pair in (value or "").split(","):
+        if not pair.strip():
+            continue
+        key_id, sep, secret = pair.strip().partition(":")
+        if not sep or not key_id or not secret:
+            raise ValueError("APPSYNC_JOBS_EXTRA_ACCESS_KEYS entries must be ACCESS_KEY_ID:SECRET")
+        keys[key_id] = secret
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +59,19 @@ class Settings:
     access_key_id: str | None = None
     secret_access_key: str | None = None
     session_token: str | None = None
+    #: ``JOBS_TRUSTED_REPORTER_ROLES``: IAM role names whose sessions are the trusted reporter.
+    trusted_reporter_roles: frozenset[str] = frozenset()
+    #: ``JOBS_DLQ_ARCHIVE_URL``: where the dead-letter consumer keeps a redrivable copy of each message.
+    dlq_archive_url: str | None = None
+
+    def reporter_trust(self) -> ReporterTrust:
+        """Who may call ``updateJob`` and see every job: the configured roles, plus, locally, the local
+        server's own IAM key (the embedded worker signs with it). In AWS nothing else is trusted, so an
+        unset variable trusts no IAM caller at all (fail closed; ``resolvers.handler`` logs it)."""
+        principals: frozenset[str] = frozenset()
+        if self.backend == "local" and self.access_key_id:
+            principals = frozenset({local_iam_principal(self.access_key_id)})
+        return ReporterTrust(role_names=self.trusted_reporter_roles, principals=principals)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +96,6 @@ class Settings:
             task_modules=tuple(m.strip() for m in env.get("APPSYNC_JOBS_TASK_MODULES", "").split(",") if m.strip()),
             access_key_id=env.get("APPSYNC_JOBS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID) if local else None,
             secret_access_key=env.get("APPSYNC_JOBS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY) if local else None,
+            trusted_reporter_roles=ReporterTrust.from_setting(env.get("JOBS_TRUSTED_REPORTER_ROLES")).role_names,
+            dlq_archive_url=env.get("JOBS_DLQ_ARCHIVE_URL") or None,
         )

@@ -14,6 +14,11 @@ TTL_ATTRIBUTE: Final = "expiresAt"
 STUCK_INDEX: Final = "stuck"
 STUCK_INDEX_PARTITION_KEY: Final = "stuckStatus"
 STUCK_INDEX_SORT_KEY: Final = "stuckAt"
+#: The index's partition key is ``<STATUS>#<shard>`` (``RUNNING#0`` .. ``PENDING#7``): one DynamoDB
+#: partition takes ~1,000 writes/s, and every claim, heartbeat and finish writes the index, so two
+#: partition-key values would cap the whole system there. The shard comes from the job id's hash; the
+#: reaper queries every shard (2 x 8 small queries a run).
+STUCK_INDEX_SHARDS: Final = 8
 
 JOB_KEY_PREFIX: Final = "JOB#"
 IDEMPOTENCY_KEY_PREFIX: Final = "IDEM#"

@@ -11,9 +11,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import AppSyncResolver
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import service
+from jobcore.adapters.observability import tracer
 from jobcore.auth import Caller, caller_from_appsync_identity
 from jobcore.errors import JobsError, ValidationError
 from jobcore.service import Services
@@ -41,12 +43,26 @@ def services() -> Services:
 
         settings = Settings.from_env()
         _services = services_from_settings(settings, load_registry(settings.task_modules))
+        if _services.reporter_trust.trusts_no_one:
+            logger.warning(
+                "JOBS_TRUSTED_REPORTER_ROLES is not set: no IAM caller may call updateJob or see others' jobs "
+                "(set it to the worker, dead-letter and reaper role names)"
+            )
     return _services
 
 
 def _caller() -> Caller:
     event = app.current_event
-    return caller_from_appsync_identity(event.raw_event.get("identity") if event else None)
+    identity = event.raw_event.get("identity") if event else None
+    return caller_from_appsync_identity(identity, services().reporter_trust)
+
+
+def _job_id_of(event: dict[str, Any]) -> str | None:
+    """The job an event is about (``id`` or ``input.id``), for the ``job_id`` key of its log lines."""
+    arguments = event.get("arguments") or {}
+    nested = arguments.get("input")
+    job_id = arguments.get("id") or (nested.get("id") if isinstance(nested, dict) else None)
+    return job_id if isinstance(job_id, str) else None
 
 
 @app.resolver(type_name="Query", field_name="job")
@@ -72,7 +88,8 @@ def submit_job(input: dict[str, Any]) -> JobShape:
     created = service.submit_job(
         services(), _caller(), job_type, input.get("payload"), input.get("idempotencyKey")
     )
-    logger.info("job submitted", extra={"job_id": created.id, "job_type": created.type})
+    logger.append_keys(job_id=created.id)
+    logger.info("job submitted", extra={"job_type": created.type})
     return job_to_graphql(created)
 
 
@@ -94,5 +111,18 @@ def _domain_error(exc: JobsError) -> dict[str, Any]:
     return wrap_error(exc.error_type, exc.message, exc.info)
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.APPSYNC_RESOLVER, clear_state=True)
+@tracer().capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    return app.resolve(event, context)
+    # AppSync's trace id when it forwards the request headers, else this invocation's request id.
+    if not logger.get_correlation_id():
+        logger.set_correlation_id(getattr(context, "aws_request_id", None))
+    job_id = _job_id_of(event)
+    if job_id:
+        logger.append_keys(job_id=job_id)
+    info = event.get("info") or {}
+    logger.debug("resolving", extra={"field": f"{info.get('parentTypeName')}.{info.get('fieldName')}"})
+    try:
+        return app.resolve(event, context)
+    finally:
+        services().metrics.flush()

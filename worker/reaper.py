@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import service
+from jobcore.adapters.observability import tracer
 from jobcore.domain.job import JobStatus
 from jobcore.errors import JobsError
 from jobcore.runner import JobReporter
@@ -28,7 +29,9 @@ class ReapReport:
     requeued: list[str]
 
 
+@tracer().capture_method(capture_response=False)
 def reap(services: Services, reporter: JobReporter) -> ReapReport:
+    """Fail overdue RUNNING jobs, re-enqueue stale PENDING ones (each moved forward in the index)."""
     timed_out: list[str] = []
     requeued: list[str] = []
     for job in service.find_stuck_jobs(services):
@@ -52,10 +55,13 @@ def reap(services: Services, reporter: JobReporter) -> ReapReport:
 _services: Services | None = None
 
 
+@logger.inject_lambda_context(clear_state=True)
+@tracer().capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     global _services
     from worker.deps import deps
 
+    logger.set_correlation_id(getattr(context, "aws_request_id", None))  # one run = one correlation id
     worker = deps()
     if _services is None:
         from jobcore.bootstrap import services_from_settings

@@ -19,6 +19,7 @@ from gql.transport.requests import RequestsHTTPTransport
 
 from jobcore.documents import UPDATE_JOB
 from jobcore.errors import JobsError, error_class_for
+from jobcore.tracing import current_trace_header
 from jobcore.wire import JobShape, job_from_graphql
 
 
@@ -31,6 +32,12 @@ class SigV4RequestsAuth(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
         request.headers.update(self.signer.get_headers(body, {"content-type": "application/json"}))
+        # The delivery's trace (the submit's, from the message): AppSync and the resolver behind it
+        # record this updateJob under the same trace id. Not signed, as for AWS SDK calls. In Lambda
+        # with tracing on, the X-Ray SDK's requests patch replaces it with the worker's own segment.
+        trace = current_trace_header()
+        if trace:
+            request.headers["X-Amzn-Trace-Id"] = trace
         return request
 
 

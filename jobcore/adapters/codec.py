@@ -6,10 +6,13 @@ SQLite has no map type, and the text round-trips exactly what the client sent.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from jobcore.domain.job import Job, JobFailure, JobStatus
+from jobcore.table_schema import STUCK_INDEX_SHARDS
 from jobcore.wire import (
     format_datetime,
     format_optional_datetime,
@@ -59,10 +62,32 @@ def job_from_record(record: dict[str, Any]) -> Job:
     )
 
 
+def stuck_shard(job_id: str) -> int:
+    """A stable shard of the stuck index for a job (the same in every process and language)."""
+    return int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:4], "big") % STUCK_INDEX_SHARDS
+
+
+def stuck_key(status: JobStatus, job_id: str) -> str:
+    return f"{status.value}#{stuck_shard(job_id)}"
+
+
+def stuck_keys(status: JobStatus) -> list[str]:
+    """Every partition-key value the reaper must query for ``status`` (all shards)."""
+    return [f"{status.value}#{shard}" for shard in range(STUCK_INDEX_SHARDS)]
+
+
 def stuck_marker(job: Job) -> tuple[str, str] | None:
-    """(status, sortable instant) for the reaper's index; None once the job is finished."""
+    """(sharded status, sortable instant) for the reaper's index; None once the job is finished.
+
+    A PENDING job is indexed at its creation; when the reaper re-enqueues it, ``pending_marker``
+    moves it to the re-enqueue time, so a backlog is not re-sent every run.
+    """
     if job.status is JobStatus.RUNNING and job.deadline_at is not None:
-        return job.status.value, format_datetime(job.deadline_at)
+        return stuck_key(job.status, job.id), format_datetime(job.deadline_at)
     if job.status is JobStatus.PENDING:
-        return job.status.value, format_datetime(job.created_at)
+        return pending_marker(job, job.created_at)
     return None
+
+
+def pending_marker(job: Job, at: datetime) -> tuple[str, str]:
+    return stuck_key(JobStatus.PENDING, job.id), format_datetime(at)

@@ -14,8 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobcore.adapters.codec import job_from_record, job_to_record, stuck_marker
-from jobcore.domain.job import Job
+from jobcore.adapters.codec import job_from_record, job_to_record, pending_marker, stuck_keys, stuck_marker
+from jobcore.domain.job import Job, JobStatus
 from jobcore.errors import TransitionConflict, ValidationError
 from jobcore.ports import CreateResult, JobStore
 from jobcore.table_schema import (
@@ -128,19 +128,63 @@ class DynamoDbJobStore(JobStore):
 
     def _find_stuck(self, now: datetime, pending_before: datetime, limit: int) -> Iterator[Job]:
         remaining = limit
-        for status, until in (("RUNNING", now), ("PENDING", pending_before)):
-            if remaining <= 0:
-                return
-            reply = self.client.query(
+        for status, until in ((JobStatus.RUNNING, now), (JobStatus.PENDING, pending_before)):
+            # Every shard, plus the unsharded value items written before sharding still carry.
+            for key in (*stuck_keys(status), status.value):
+                if remaining <= 0:
+                    return
+                reply = self.client.query(
+                    TableName=self.table_name,
+                    IndexName=STUCK_INDEX,
+                    KeyConditionExpression="#s = :s AND #at <= :at",
+                    ExpressionAttributeNames={"#s": STUCK_INDEX_PARTITION_KEY, "#at": STUCK_INDEX_SORT_KEY},
+                    ExpressionAttributeValues={":s": _s(key), ":at": _s(format_datetime(until))},
+                    Limit=remaining,
+                )
+                for item in reply.get("Items", []):
+                    job = self._get(item[PARTITION_KEY]["S"].removeprefix(JOB_KEY_PREFIX))
+                    if job is not None:
+                        remaining -= 1
+                        yield job
+
+    def _mark_requeued(self, job: Job, at: datetime) -> bool:
+        key, sort = pending_marker(job, at)
+        try:
+            self.client.update_item(
                 TableName=self.table_name,
-                IndexName=STUCK_INDEX,
-                KeyConditionExpression="#s = :s AND #at <= :at",
-                ExpressionAttributeNames={"#s": STUCK_INDEX_PARTITION_KEY, "#at": STUCK_INDEX_SORT_KEY},
-                ExpressionAttributeValues={":s": _s(status), ":at": _s(format_datetime(until))},
-                Limit=remaining,
+                Key={PARTITION_KEY: _s(JOB_KEY_PREFIX + job.id)},
+                UpdateExpression="SET #s = :s, #at = :at",
+                # Only while the job is still the PENDING version the reaper saw.
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={"#s": STUCK_INDEX_PARTITION_KEY, "#at": STUCK_INDEX_SORT_KEY, "#v": "version"},
+                ExpressionAttributeValues={":s": _s(key), ":at": _s(sort), ":v": {"N": str(job.version)}},
             )
-            for item in reply.get("Items", []):
-                job = self._get(item[PARTITION_KEY]["S"].removeprefix(JOB_KEY_PREFIX))
-                if job is not None:
-                    remaining -= 1
-                    yield job
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def count_unfinished(self) -> dict[str, int]:
+        """PENDING and RUNNING jobs, counted on the sparse stuck index (finished jobs leave it, so
+        counting them would need a table scan; ``stats`` shows only these in the cloud)."""
+        counts: dict[str, int] = {}
+        for status in (JobStatus.PENDING, JobStatus.RUNNING):
+            total = 0
+            for key in (*stuck_keys(status), status.value):
+                kwargs: dict[str, Any] = {
+                    "TableName": self.table_name,
+                    "IndexName": STUCK_INDEX,
+                    "KeyConditionExpression": "#s = :s",
+                    "ExpressionAttributeNames": {"#s": STUCK_INDEX_PARTITION_KEY},
+                    "ExpressionAttributeValues": {":s": _s(key)},
+                    "Select": "COUNT",
+                }
+                while True:
+                    reply = self.client.query(**kwargs)
+                    total += int(reply.get("Count", 0))
+                    if "LastEvaluatedKey" not in reply:
+                        break
+                    kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+            counts[status.value] = total
+        return counts

@@ -18,11 +18,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobcore.adapters.codec import job_from_record, job_to_record, stuck_marker
-from jobcore.domain.job import Job
+from jobcore.adapters.codec import job_from_record, job_to_record, pending_marker, stuck_keys, stuck_marker
+from jobcore.domain.job import Job, JobStatus
 from jobcore.errors import QueueError, TransitionConflict, ValidationError
-from jobcore.ports import CreateResult, JobQueue, JobStore, ReceivedMessage
+from jobcore.ports import CreateResult, JobQueue, JobStore, QueueDepth, ReceivedMessage
 from jobcore.wire import format_datetime
+
+#: Columns added after the first release; a data directory from before gets them on open.
+_ADDED_COLUMNS = {"messages": {"attributes": "TEXT", "trace_header": "TEXT"}}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -44,7 +47,9 @@ CREATE TABLE IF NOT EXISTS messages (
     sent_at REAL NOT NULL,
     visible_at REAL NOT NULL,
     receive_count INTEGER NOT NULL DEFAULT 0,
-    receipt TEXT
+    receipt TEXT,
+    attributes TEXT,
+    trace_header TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages(queue, visible_at);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
@@ -62,6 +67,23 @@ class SqliteDatabase:
         # executescript manages its own transaction; every statement is IF NOT EXISTS, so concurrent
         # processes opening the same file at once are harmless.
         self.connection().executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add columns a data directory from an earlier release lacks (a write lock only when needed)."""
+        if not self._missing_columns(self.connection()):
+            return
+        with self.transaction() as conn:  # re-checked under the lock: another process may have done it
+            for table, name, kind in self._missing_columns(conn):
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    @staticmethod
+    def _missing_columns(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+        missing = []
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            missing += [(table, name, kind) for name, kind in columns.items() if name not in present]
+        return missing
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -137,13 +159,33 @@ class SqliteJobStore(JobStore):
                 raise TransitionConflict(f"Job {new.id} changed since version {expected_version}")
 
     def _find_stuck(self, now: datetime, pending_before: datetime, limit: int) -> Iterator[Job]:
+        # The same sharded keys as DynamoDB (one code path in codec), queried per status like the reaper does there.
+        running, pending = stuck_keys(JobStatus.RUNNING), stuck_keys(JobStatus.PENDING)
         rows = self.db.connection().execute(
-            "SELECT record FROM jobs WHERE (stuck_status = 'RUNNING' AND stuck_at <= ?)"
-            " OR (stuck_status = 'PENDING' AND stuck_at <= ?) LIMIT ?",
-            (format_datetime(now), format_datetime(pending_before), limit),
+            f"SELECT record FROM jobs WHERE (stuck_status IN ({','.join('?' * len(running))}) AND stuck_at <= ?)"
+            f" OR (stuck_status IN ({','.join('?' * len(pending))}) AND stuck_at <= ?) LIMIT ?",
+            (*running, format_datetime(now), *pending, format_datetime(pending_before), limit),
         ).fetchall()
         for (record,) in rows:
             yield job_from_record(json.loads(record))
+
+    def _mark_requeued(self, job: Job, at: datetime) -> bool:
+        key, sort = pending_marker(job, at)
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE jobs SET stuck_at = ? WHERE id = ? AND version = ? AND stuck_status = ?",
+                (sort, job.id, job.version, key),
+            )
+        return cursor.rowcount == 1
+
+    def count_by_status(self) -> dict[str, int]:
+        """Jobs per status, every status present (zeros included), for ``stats`` and ``/metrics``."""
+        rows = self.db.connection().execute(
+            "SELECT json_extract(record, '$.status'), COUNT(*) FROM jobs GROUP BY 1"
+        ).fetchall()
+        counts = {status.value: 0 for status in JobStatus}
+        counts.update({str(status): int(count) for status, count in rows})
+        return counts
 
 
 class SqliteJobQueue(JobQueue):
@@ -171,14 +213,16 @@ class SqliteJobQueue(JobQueue):
         """Called after every send from this process: lets the local worker loop wake without polling."""
         self._listeners.append(listener)
 
-    def _send(self, body: str, delay_seconds: int) -> str:
+    def _send(self, body: str, delay_seconds: int, attributes: dict[str, str], trace_header: str | None) -> str:
         message_id = str(uuid.uuid4())
         now = self.clock()
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO messages (id, queue, body, sent_at, visible_at) VALUES (?, ?, ?, ?, ?)",
-                    (message_id, self.name, body, now, now + delay_seconds),
+                    "INSERT INTO messages (id, queue, body, sent_at, visible_at, attributes, trace_header)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (message_id, self.name, body, now, now + delay_seconds,
+                     json.dumps(attributes) if attributes else None, trace_header),
                 )
         except sqlite3.Error as exc:
             raise QueueError(f"could not send to queue {self.name}: {exc}") from exc
@@ -194,11 +238,11 @@ class SqliteJobQueue(JobQueue):
         received: list[ReceivedMessage] = []
         with self.db.transaction() as conn:
             rows = conn.execute(
-                "SELECT id, body, sent_at, receive_count FROM messages WHERE queue = ? AND visible_at <= ?"
-                " ORDER BY visible_at, sent_at LIMIT ?",
+                "SELECT id, body, sent_at, receive_count, attributes, trace_header FROM messages"
+                " WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, sent_at LIMIT ?",
                 (self.name, now, max_messages * 2),
             ).fetchall()
-            for message_id, body, sent_at, receive_count in rows:
+            for message_id, body, sent_at, receive_count, attributes, trace_header in rows:
                 if self.dead_letter is not None and receive_count >= self.max_receive_count:
                     # SQS moves a message on the receive that would exceed maxReceiveCount.
                     conn.execute(
@@ -214,7 +258,10 @@ class SqliteJobQueue(JobQueue):
                     (now + hide_for, receipt, message_id),
                 )
                 received.append(
-                    ReceivedMessage(message_id, receipt, body, receive_count + 1, datetime.fromtimestamp(sent_at, UTC))
+                    ReceivedMessage(
+                        message_id, receipt, body, receive_count + 1, datetime.fromtimestamp(sent_at, UTC),
+                        attributes=json.loads(attributes) if attributes else {}, trace_header=trace_header,
+                    )
                 )
         return received
 
@@ -242,6 +289,17 @@ class SqliteJobQueue(JobQueue):
         if row is None or row[0] is None:
             return None
         return max(0.0, float(row[0]) - self.clock())
+
+    def _approximate_depth(self) -> QueueDepth:
+        # Never received and hidden = delayed at send; received and hidden = in flight (as SQS counts them).
+        row = self.db.connection().execute(
+            "SELECT COALESCE(SUM(visible_at <= ?), 0),"
+            " COALESCE(SUM(visible_at > ? AND receive_count > 0), 0),"
+            " COALESCE(SUM(visible_at > ? AND receive_count = 0), 0)"
+            " FROM messages WHERE queue = ?",
+            (now := self.clock(), now, now, self.name),
+        ).fetchone()
+        return QueueDepth(self.name, int(row[0]), int(row[1]), int(row[2]))
 
     def depth(self) -> int:
         row = self.db.connection().execute("SELECT COUNT(*) FROM messages WHERE queue = ?", (self.name,)).fetchone()

@@ -19,7 +19,7 @@ class TestRequirements:
     def test_the_lambda_extra_without_what_the_runtime_provides(self) -> None:
         reqs = assets.lambda_requirements()
         names = {r.split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip().lower() for r in reqs}
-        assert names == {"aws-lambda-powertools", "gql", "pydantic"}
+        assert names == {"aws-lambda-powertools", "aws-xray-sdk", "gql", "pydantic"}
         assert any(r.startswith("gql[requests]") for r in reqs)
 
     def test_pip_fetches_arm64_wheels_for_the_function_runtime(self) -> None:

@@ -305,12 +305,13 @@ class TestLeastPrivilege:
         assert queue in dev.resources_for(dev.stack.worker_fn, "sqs:ChangeMessageVisibility")
         assert not {a for a in dev.actions(dev.stack.worker_fn) if a.startswith("dynamodb:")}
 
-    def test_reaper_queries_only_the_stuck_index_reads_hits_and_sends_to_the_queue(self, dev: Any) -> None:
+    def test_reaper_queries_only_the_stuck_index_reads_hits_moves_their_marker_and_sends_to_the_queue(self, dev: Any) -> None:
         fn = dev.stack.reaper_fn
         table = f"<{dev.logical_id(dev.stack.table)}.Arn>"
-        assert {a for a in dev.actions(fn) if a.startswith("dynamodb:")} == {"dynamodb:Query", "dynamodb:GetItem"}
+        assert {a for a in dev.actions(fn) if a.startswith("dynamodb:")} == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"}
         assert dev.resources_for(fn, "dynamodb:Query") == [f"{table}/index/{table_schema.STUCK_INDEX}"]
         assert dev.resources_for(fn, "dynamodb:GetItem") == [table]
+        assert dev.resources_for(fn, "dynamodb:UpdateItem") == [table]
         assert dev.resources_for(fn, "sqs:SendMessage") == [f"<{dev.logical_id(dev.stack.queue)}.Arn>"]
 
     def test_dlq_consumer_touches_no_table_and_sends_only_to_the_archive(self, dev: Any) -> None:

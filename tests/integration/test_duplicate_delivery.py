@@ -24,7 +24,7 @@ from jobcore.service import Services
 from jobcore.settings import Settings
 from support import tasks
 from support.aws import create_jobs_table
-from support.events import sqs_event
+from support.events import CONTEXT, sqs_event
 from support.services import DirectReporter, sqlite_services
 from worker.tasks import load_registry
 
@@ -74,7 +74,7 @@ def submit(services: Services) -> str:
 
 
 def deliver(event: dict[str, Any]) -> dict[str, Any]:
-    return handler.lambda_handler(event, None)  # type: ignore[arg-type]
+    return handler.lambda_handler(event, CONTEXT)  # type: ignore[arg-type]
 
 
 def test_sequential_redelivery_runs_once(services: Services) -> None:

@@ -11,7 +11,7 @@ import pytest
 import resolvers.handler as handler
 from jobcore.service import Services
 from resolvers.envelope import ERROR_KEY
-from support.events import IAM_IDENTITY, appsync_event, load
+from support.events import CONTEXT, IAM_IDENTITY, appsync_event, load
 from support.services import sqlite_services
 from worker.tasks import load_registry
 
@@ -25,7 +25,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 
 def invoke(event: dict[str, Any]) -> Any:
-    return handler.lambda_handler(event, None)  # type: ignore[arg-type]
+    return handler.lambda_handler(event, CONTEXT)  # type: ignore[arg-type]
 
 
 def queue_depth(services: Services) -> int:

@@ -15,7 +15,7 @@ from jobcore.domain.job import JobStatus
 from jobcore.runner import RunnerConfig
 from jobcore.service import Services
 from jobcore.settings import Settings
-from support.events import sqs_event
+from support.events import CONTEXT, sqs_event
 from support.services import DirectReporter, sqlite_services
 from worker.deps import WorkerDeps, configure
 from worker.tasks import load_registry
@@ -59,7 +59,7 @@ def submit(services: Services, job_type: str, payload: Any = None) -> str:
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return handler.lambda_handler(event, None)  # type: ignore[arg-type]
+    return handler.lambda_handler(event, CONTEXT)  # type: ignore[arg-type]
 
 
 def test_runs_the_task_and_records_success(services: Services, reporter: DirectReporter) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,25 @@ IAM_IDENTITY = {
     "cognitoIdentityAuthType": None,
     "cognitoIdentityAuthProvider": None,
 }
+
+
+@dataclass(frozen=True)
+class LambdaContextStub:
+    """What powertools reads from a Lambda context (Lambda always passes one; handlers rely on it)."""
+
+    function_name: str = "appsync-jobs-test"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:appsync-jobs-test"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = "test-request-id"
+    log_group_name: str = "/aws/lambda/appsync-jobs-test"
+    log_stream_name: str = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+CONTEXT = LambdaContextStub()
 
 
 def load(name: str) -> dict[str, Any]:

@@ -10,12 +10,14 @@ from typing import Any
 
 from jobcore import service
 from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue, SqliteJobStore
-from jobcore.auth import AuthMode, Caller
+from jobcore.auth import AuthMode, Caller, ReporterTrust
 from jobcore.registry import TaskRegistry
 from jobcore.service import Services
 from jobcore.wire import JobShape, job_to_graphql, update_from_graphql
 
-WORKER = Caller(AuthMode.AWS_IAM, "arn:aws:iam::000000000000:role/worker")
+WORKER = Caller(AuthMode.AWS_IAM, "arn:aws:iam::000000000000:role/worker", trusted=True)
+#: The stack's reporter roles as the tests' AppSync events name them (support.events.IAM_IDENTITY).
+TRUST = ReporterTrust(role_names=frozenset({"worker"}))
 
 
 @dataclass
@@ -33,7 +35,7 @@ def sqlite_services(tmp: Path, registry: TaskRegistry, clock: Clock | None = Non
     db = SqliteDatabase(tmp / "jobs.sqlite3")
     dlq = SqliteJobQueue(db, "jobs-dlq")
     queue = SqliteJobQueue(db, "jobs", dead_letter=dlq, max_receive_count=3)
-    return Services(store=SqliteJobStore(db), queue=queue, registry=registry, clock=clock or Clock())
+    return Services(store=SqliteJobStore(db), queue=queue, registry=registry, clock=clock or Clock(), reporter_trust=TRUST)
 
 
 class DirectReporter:

@@ -47,7 +47,7 @@ from jobcore.service import DEADLINE_GRACE_SECONDS, Services, cancel_job, submit
 TASK = "echo"
 TIME_LIMIT_SECONDS = 60
 DEADLINE = timedelta(seconds=TIME_LIMIT_SECONDS + DEADLINE_GRACE_SECONDS)
-WORKER = Caller(AuthMode.AWS_IAM, "arn:aws:iam::123456789012:role/jobs-worker")
+WORKER = Caller(AuthMode.AWS_IAM, "arn:aws:iam::123456789012:role/jobs-worker", trusted=True)
 USER = API_KEY_CALLER
 TOKENS = ("lease-a", "lease-b", "lease-c")
 #: Stands for "the token that holds the job's lease now", so that many reports come from the holder.

@@ -76,7 +76,9 @@ def test_http_iam_signed_by_gql() -> None:
     headers = iam().get_headers(body, {"content-type": "application/json"})
     caller = identity.authenticate_http(headers, body.encode(), "/graphql", CONFIG, now())
     assert caller == Caller(AuthMode.AWS_IAM, LOCAL_ARN)
-    assert caller.is_service
+    # Authentication only says who signed; whether that principal is the trusted reporter is the
+    # resolver's decision (jobcore.auth.ReporterTrust), made on the identity AppSync passes it.
+    assert not caller.trusted
 
 
 def test_http_iam_wins_over_an_api_key_header() -> None:
