@@ -88,7 +88,6 @@ def _event(info: GraphQLResolveInfo[Any], arguments: dict[str, Any], paths: list
         "arguments": arguments,
         "identity": context.identity,
         "source": None,
-        "request": {"headers": {**context.headers, TRACE_HEADER: request_trace_header(context)}, "domainName": None},
         "prev": None,
         "info": {
             "fieldName": info.field_name,
@@ -111,7 +110,7 @@ def invoke_resolver(info: GraphQLResolveInfo[Any], arguments: dict[str, Any]) ->
     event = _event(info, arguments, list(shape.selection_set_list), shape.selection_set_graphql)
     try:
         # What Lambda's _X_AMZN_TRACE_ID is in the cloud: submitJob puts it on the job's message.
-        with trace_context(event["request"]["headers"][TRACE_HEADER]):
+        with trace_context(request_trace_header(info.context)):
             answer = handler.lambda_handler(event, _CONTEXT)
     except Exception as exc:
         raise unhandled(exc) from exc

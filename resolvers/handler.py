@@ -11,7 +11,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import AppSyncResolver
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import service
@@ -20,6 +19,7 @@ from jobcore.auth import Caller, caller_from_appsync_identity
 from jobcore.errors import JobsError, ValidationError
 from jobcore.service import Services
 from jobcore.settings import Settings
+from jobcore.tracing import current_trace_header, trace_root
 from jobcore.wire import JobShape, job_to_graphql, update_from_graphql
 from resolvers.envelope import wrap_error
 from worker.tasks import load_registry
@@ -111,12 +111,13 @@ def _domain_error(exc: JobsError) -> dict[str, Any]:
     return wrap_error(exc.error_type, exc.message, exc.info)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.APPSYNC_RESOLVER, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @tracer().capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    # AppSync's trace id when it forwards the request headers, else this invocation's request id.
-    if not logger.get_correlation_id():
-        logger.set_correlation_id(getattr(context, "aws_request_id", None))
+    # The request's trace id (AppSync's X-Ray trace, which Lambda exposes as _X_AMZN_TRACE_ID; the
+    # local server sets the same per request), else this invocation's request id. Not
+    # correlation_paths.APPSYNC_RESOLVER: appsync_function.js no longer forwards request headers.
+    logger.set_correlation_id(trace_root(current_trace_header()) or getattr(context, "aws_request_id", None))
     job_id = _job_id_of(event)
     if job_id:
         logger.append_keys(job_id=job_id)

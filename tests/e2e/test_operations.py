@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 SECOND_KEY_ID = "AKIASECONDLOCALKEY00"
 SECOND_SECRET = "a-second-local-secret-for-the-untrusted-test"
 TRACE = "Root=1-6750f0a1-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0"
+TRACE_ID = "1-6750f0a1-0123456789abcdef01234567"  # its Root: the correlation id of every line it caused
 
 
 def gql(server: LocalServer, query: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -144,7 +145,7 @@ def test_every_log_line_of_one_job_carries_its_job_id_and_correlation_id(tmp_pat
     assert len(updates) >= 3  # claim, progress, outcome
     submits = [r for r in resolver if r.get("field") == "Mutation.submitJob" or r["message"] == "job submitted"]
     assert len(submits) == 1  # (its "resolving" line came before the job had an id)
-    assert {r["correlation_id"] for r in updates + submits} == {TRACE}
+    assert {r["correlation_id"] for r in updates + submits} == {TRACE_ID}
     assert len({r["correlation_id"] for r in worker}) == 1  # the delivery's message id
     assert any(r["message"] == "delivery done" for r in worker)
     assert any(r.get("name") == "appsync_jobs.runner" or r["message"] == "delivery received" for r in worker)

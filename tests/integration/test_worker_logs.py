@@ -20,6 +20,7 @@ from jobcore.metrics import Metric
 from jobcore.runner import RunnerConfig
 from jobcore.service import Services
 from jobcore.settings import Settings
+from jobcore.tracing import trace_context
 from support.events import CONTEXT, appsync_event, sqs_event
 from support.services import DirectReporter, sqlite_services
 from worker.deps import WorkerDeps, configure
@@ -92,7 +93,7 @@ def test_records_handled_at_once_keep_their_own_ids(services: Services, worker_l
     assert all("job_id" in line for line in worker_lines.lines)  # no line of a delivery without its job
 
 
-def test_the_resolvers_fall_back_to_the_lambda_request_id(services: Services) -> None:
+def test_the_resolvers_use_the_request_trace_id_else_the_lambda_request_id(services: Services) -> None:
     resolvers.configure(services)
     lines = Lines(resolvers.logger.registered_formatter)
     target = logging.getLogger(resolvers.logger.name)
@@ -102,17 +103,18 @@ def test_the_resolvers_fall_back_to_the_lambda_request_id(services: Services) ->
     try:
         job = resolvers.lambda_handler(appsync_event("Mutation", "submitJob", {"input": {"type": "echo", "payload": 1}}), CONTEXT)
         event = appsync_event("Query", "job", {"id": job["id"]})
-        event["request"] = {"headers": {"x-amzn-trace-id": "Root=1-6750f0a1-0123456789abcdef01234567"}}
-        resolvers.lambda_handler(event, CONTEXT)
+        # What Lambda exposes as _X_AMZN_TRACE_ID when AppSync (X-Ray on) invokes it.
+        with trace_context("Root=1-6750f0a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"):
+            resolvers.lambda_handler(event, CONTEXT)
     finally:
         target.removeHandler(lines)
         target.setLevel(level)
         resolvers._services = None
     submitted = next(line for line in lines.lines if line["message"] == "job submitted")
     assert submitted["job_id"] == job["id"]
-    assert submitted["correlation_id"] == CONTEXT.aws_request_id  # the event's headers have no trace id
+    assert submitted["correlation_id"] == CONTEXT.aws_request_id  # no trace header when it ran
     queried = [line for line in lines.lines if line.get("field") == "Query.job"]
-    assert queried and queried[0]["correlation_id"] == "Root=1-6750f0a1-0123456789abcdef01234567"
+    assert queried and queried[0]["correlation_id"] == "1-6750f0a1-0123456789abcdef01234567"
     assert queried[0]["job_id"] == job["id"]
 
 
