@@ -15,6 +15,7 @@ from types import MappingProxyType
 import uvicorn
 
 from devserver.app import create_app
+from devserver.artifact_routes import artifact_routes
 from devserver.auth_rules import AuthRules
 from devserver.event_source import EventSourceConfig, QueueEventSource
 from devserver.identity import AuthConfig
@@ -63,6 +64,12 @@ class LocalConfig:
     tls: bool = False
     #: Also serve HTTPS/WSS on this port (the web console and Amplify JS need wss://), beside plain HTTP.
     https_port: int | None = None
+    #: The worker "Lambda"'s timeout: its invocations count down from it and hand jobs back before
+    #: the end; tasks whose limit does not fit (minus the margin) are routed to the long queue.
+    lambda_timeout: int = 900
+    handback_margin: int = 30
+    #: Which queues this process consumes: ``lambda`` (the worker Lambda's), ``long``, or ``all``.
+    queues: str = "all"
 
     @property
     def scheme(self) -> str:
@@ -82,6 +89,8 @@ class LocalConfig:
             task_modules=self.task_modules,
             access_key_id=self.access_key_id,
             secret_access_key=self.secret_access_key,
+            lambda_timeout_seconds=self.lambda_timeout,
+            handback_margin_seconds=self.handback_margin,
         )
 
 
@@ -113,16 +122,21 @@ def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBa
     dlq_arn = queue_arn(settings.region, backend.dead_letter_queue.name)
     queues: dict[str, JobQueue] = {main_arn: backend.queue, dlq_arn: backend.dead_letter_queue}
     verify: bool | str = str(config.certfile) if config.tls and config.certfile else True
+    registry.check_routes(settings.lambda_budget_seconds)
     deps = WorkerDeps(
         reporter=reporter_from_settings(settings, verify=verify),
         registry=registry,
         settings=settings,
         queue_for=queues.__getitem__,
         runner=RunnerConfig.from_settings(settings),
+        artifacts=backend.artifacts,
     )
     configure(deps)
     loop = asyncio.get_running_loop()
-    source_config = EventSourceConfig(batch_size=config.batch_size, concurrency=config.concurrency)
+    if config.queues == "long":
+        return _long_worker_loops(config, backend, deps)
+    source_config = EventSourceConfig(batch_size=config.batch_size, concurrency=config.concurrency,
+                                      timeout_seconds=config.lambda_timeout)
     jobs = QueueEventSource(
         backend.queue, worker.handler.lambda_handler, arn=main_arn, region=settings.region,
         config=source_config, function_name="worker",
@@ -145,7 +159,39 @@ def start_worker_loops(config: LocalConfig, settings: Settings, backend: LocalBa
 
     loops = WorkerLoops([jobs, dead_letters])
     loops.tasks = [asyncio.create_task(jobs.run()), asyncio.create_task(dead_letters.run()), asyncio.create_task(reaper())]
+    if config.queues == "all":
+        loops.tasks.extend(_long_worker_loops(config, backend, deps, concurrency=1).tasks)
     return loops
+
+
+def _long_worker_loops(config: LocalConfig, backend: LocalBackend, deps: object, *, concurrency: int | None = None
+                       ) -> WorkerLoops:
+    """The long-task worker (``worker.long_worker``, the Fargate container's loop) on the SQLite long queue."""
+    import threading
+
+    from worker.deps import WorkerDeps
+    from worker.long_worker import serve
+
+    assert isinstance(deps, WorkerDeps) and backend.long_queue is not None
+    queue = backend.long_queue
+    stop, wake = threading.Event(), threading.Event()
+    queue.add_listener(wake.set)
+
+    async def consume() -> None:
+        try:
+            await asyncio.to_thread(serve, queue, deps, stop, wake=wake)
+        finally:
+            stop.set()
+
+    async def run_all() -> None:
+        try:
+            await asyncio.gather(*(consume() for _ in range(concurrency or config.concurrency)))
+        except asyncio.CancelledError:
+            stop.set()
+            wake.set()
+            raise
+
+    return WorkerLoops([], [asyncio.create_task(run_all())])
 
 
 @dataclass
@@ -190,7 +236,7 @@ async def start_local(config: LocalConfig) -> RunningServer:
             user_pool=LocalUserPool(region=config.region),
         ),
     )
-    app = create_app(state)
+    app = create_app(state, extra_routes=artifact_routes(backend.artifacts) if backend.artifacts else None)
     listeners = [(config.port, config.tls)]
     if config.https_port is not None:
         listeners.append((config.https_port, True))
@@ -218,6 +264,8 @@ async def start_local(config: LocalConfig) -> RunningServer:
         tasks.append(task)
     port = servers[0].servers[0].sockets[0].getsockname()[1]
     settings = config.settings(port)
+    if backend.artifacts is not None:  # signed artifact URLs point at this server's /artifacts
+        backend.artifacts.base_url = f"{config.scheme}://{config.host}:{port}"
     loops = start_worker_loops(config, settings, backend) if config.embedded_worker else None
     url = f"{config.scheme}://{config.host}:{port}/graphql"
     https_url = None

@@ -66,6 +66,7 @@ ROOT_FIELDS: Final = (
     ("Mutation", "submitJob"),
     ("Mutation", "cancelJob"),
     ("Mutation", "updateJob"),
+    ("Mutation", "createUpload"),
     ("Subscription", "onJobUpdated"),
 )
 #: The one mutation the worker-side functions may call.

@@ -38,6 +38,21 @@ class Settings:
     access_key_id: str | None = None
     secret_access_key: str | None = None
     session_token: str | None = None
+    #: The worker Lambda's timeout (the stack sets it on every function), for routing and the registry check.
+    lambda_timeout_seconds: int = 900
+    #: How long before the Lambda's end an attempt is stopped and handed back (report + release).
+    handback_margin_seconds: int = 30
+    #: The long-task queue (consumed by the Fargate worker; locally a second SQLite queue).
+    long_queue_url: str | None = None
+    #: S3 bucket for artifacts and large results (locally: files under ``data_dir/artifacts``).
+    artifact_bucket: str | None = None
+    #: Lifetime of presigned artifact/upload URLs.
+    artifact_url_seconds: int = 900
+
+    @property
+    def lambda_budget_seconds(self) -> int:
+        """The longest task time limit the Lambda worker can honour: its timeout minus the margin."""
+        return max(1, self.lambda_timeout_seconds - self.handback_margin_seconds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +77,9 @@ class Settings:
             task_modules=tuple(m.strip() for m in env.get("APPSYNC_JOBS_TASK_MODULES", "").split(",") if m.strip()),
             access_key_id=env.get("APPSYNC_JOBS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID) if local else None,
             secret_access_key=env.get("APPSYNC_JOBS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY) if local else None,
+            lambda_timeout_seconds=int(env.get("JOBS_LAMBDA_TIMEOUT_SECONDS", "900")),
+            handback_margin_seconds=int(env.get("JOBS_HANDBACK_MARGIN_SECONDS", "30")),
+            long_queue_url=env.get("JOBS_LONG_QUEUE_URL"),
+            artifact_bucket=env.get("JOBS_ARTIFACT_BUCKET"),
+            artifact_url_seconds=int(env.get("JOBS_ARTIFACT_URL_SECONDS", "900")),
         )

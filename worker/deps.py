@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
+from jobcore.artifacts import ArtifactStore
 from jobcore.errors import JobsError
 from jobcore.ports import JobQueue
 from jobcore.registry import TaskRegistry
@@ -26,6 +27,8 @@ class WorkerDeps:
     #: The queue a record came from, by its ``eventSourceARN`` (for visibility heartbeats).
     queue_for: Callable[[str], JobQueue]
     runner: RunnerConfig = field(default_factory=RunnerConfig)
+    #: Where tasks save artifacts and large results go (S3 / the local data directory).
+    artifacts: ArtifactStore | None = None
 
     def visibility_extender(self, event_source_arn: str, receipt_handle: str) -> Callable[[int], None]:
         queue = self.queue_for(event_source_arn)
@@ -53,16 +56,19 @@ def deps() -> WorkerDeps:
     if _deps is None:
         import functools
 
-        from jobcore.bootstrap import queue_for_visibility, reporter_from_settings
+        from jobcore.bootstrap import artifact_store_from_settings, queue_for_visibility, reporter_from_settings
         from worker.tasks import load_registry
 
         settings = Settings.from_env()
+        registry = load_registry(settings.task_modules)
+        registry.check_routes(settings.lambda_budget_seconds)
         _deps = WorkerDeps(
             reporter=reporter_from_settings(settings),
-            registry=load_registry(settings.task_modules),
+            registry=registry,
             settings=settings,
             queue_for=functools.cache(lambda arn: queue_for_visibility(settings, arn)),
             runner=RunnerConfig.from_settings(settings),
+            artifacts=artifact_store_from_settings(settings),
         )
     return _deps
 

@@ -7,6 +7,7 @@ runtime feeds this same handler SQS-shaped events from its SQLite queue.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -22,7 +23,7 @@ from worker.deps import batch_processor, deps
 logger = Logger(service="appsync-jobs-worker")
 
 
-def record_handler(record: SQSRecord) -> str:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
     try:
         job_id = decode_message(record.body)
     except ValidationError:
@@ -35,10 +36,19 @@ def record_handler(record: SQSRecord) -> str:
         receive_count=int(record.attributes.approximate_receive_count),
         max_receive_count=worker.settings.max_receive_count,
         extend_visibility=worker.visibility_extender(record.event_source_arn, record.receipt_handle),
+        deadline=handback_deadline(lambda_context, worker.settings.handback_margin_seconds),
     )
-    outcome = run_delivery(delivery, worker.reporter, worker.registry, worker.runner)
+    outcome = run_delivery(delivery, worker.reporter, worker.registry, worker.runner, worker.artifacts)
     logger.info("delivery done", extra={"job_id": job_id, "outcome": outcome.value})
     return outcome.value
+
+
+def handback_deadline(context: LambdaContext | None, margin_seconds: int) -> float | None:
+    """When this attempt must stop: the invocation's remaining time minus the margin, so the runner
+    reports and releases the job before Lambda kills it (which would leave it to be dead-lettered)."""
+    if context is None:
+        return None
+    return time.monotonic() + context.get_remaining_time_in_millis() / 1000 - margin_seconds
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
