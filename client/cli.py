@@ -153,6 +153,49 @@ def status(
 
 
 @app.command()
+def get(
+    job_id: str,
+    download: Annotated[Path | None, typer.Option("--download", "-d", help="Save the job's artifacts into this directory.")] = None,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+    iam: IamOption = False,
+    token: TokenOption = None,
+) -> None:
+    """Show a job with its artifacts; with --download, save them (a large result arrives as result.json)."""
+
+    async def go() -> tuple[Job, list[Path]]:
+        async with JobsClient(_config(url, api_key, iam, token)) as client:
+            job = await client.get(job_id)
+            saved = [await client.download(a, download) for a in job.artifacts] if download else []
+            return job, saved
+
+    job, saved = _run(go())
+    _show(job)
+    for artifact in job.artifacts:
+        console.print(f"  artifact {artifact.name}  {artifact.size} bytes  {artifact.content_type}")
+    for path in saved:
+        console.print(f"  saved {path}")
+
+
+@app.command()
+def upload(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file to hand to a task.")],
+    content_type: Annotated[str, typer.Option("--content-type", "-t")] = "application/octet-stream",
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+    iam: IamOption = False,
+    token: TokenOption = None,
+) -> None:
+    """Upload a large input with a presigned PUT and print its reference (name it in a payload)."""
+
+    async def go() -> str:
+        async with JobsClient(_config(url, api_key, iam, token)) as client:
+            return await client.upload(path, content_type)
+
+    typer.echo(_run(go()))
+
+
+@app.command()
 def cancel(
     job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False, token: TokenOption = None
 ) -> None:

@@ -103,7 +103,10 @@ def long_task(ctx: TaskContext) -> Any:
 @task("test-big-result", time_limit_seconds=120)
 def big_result(ctx: TaskContext) -> Any:
     """Returns payload.bytes of text (quotes included, so escaping grows it) - past any event budget."""
+    import time
+
     size = int((ctx.payload or {}).get("bytes", 5_000_000))
+    time.sleep(float((ctx.payload or {}).get("delay", 0)))  # lets a test's subscription go live first
     return {"text": ('say "hi" ' * (size // 9 + 1))[:size]}
 
 
@@ -111,8 +114,10 @@ def big_result(ctx: TaskContext) -> Any:
 def artifacts(ctx: TaskContext) -> Any:
     """Saves three files (bytes, text and a file on disk) and returns a small summary."""
     import tempfile
+    import time
 
     count = int((ctx.payload or {}).get("kib", 64))
+    time.sleep(float((ctx.payload or {}).get("delay", 0)))
     ctx.save_artifact("data.bin", bytes(range(256)) * 4 * count, "application/octet-stream")
     ctx.save_artifact("report.csv", "n,square\n" + "".join(f"{i},{i * i}\n" for i in range(count)), "text/csv")
     with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as handle:
