@@ -177,11 +177,25 @@ def _long_worker_loops(config: LocalConfig, backend: LocalBackend, deps: object,
     stop, wake = threading.Event(), threading.Event()
     queue.add_listener(wake.set)
 
+    loop = asyncio.get_running_loop()
+
     async def consume() -> None:
+        # A daemon thread, not the default executor: stopping the server must not wait for a long
+        # task to finish (an abandoned attempt's lease lapses and the job is retried, as after a crash).
+        finished = asyncio.Event()
+
+        def run() -> None:
+            try:
+                serve(queue, deps, stop, wake=wake)
+            finally:
+                loop.call_soon_threadsafe(finished.set)
+
+        threading.Thread(target=run, name="long-worker", daemon=True).start()
         try:
-            await asyncio.to_thread(serve, queue, deps, stop, wake=wake)
+            await finished.wait()
         finally:
             stop.set()
+            wake.set()
 
     async def run_all() -> None:
         try:

@@ -54,8 +54,12 @@ class RetryLater(Exception):
     """Raised to hand the message back to the queue (a partial batch failure) for a later attempt."""
 
 
-class AttemptStopped(Exception):
-    """Raised inside a task (by ``progress``/``check_cancelled``) once its attempt hit a deadline."""
+class AttemptStopped(BaseException):
+    """Raised inside a task (by ``progress``/``check_cancelled``) once its attempt hit a deadline.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so a task's broad ``except Exception`` cannot
+    swallow it and keep running past its deadline.
+    """
 
 
 class Outcome(StrEnum):

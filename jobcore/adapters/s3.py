@@ -51,7 +51,8 @@ class S3ArtifactStore(ArtifactStore):
         try:
             reply = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            # Without s3:ListBucket (deliberately not granted) S3 answers a missing key with 403, not 404.
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden"):
                 return None
             raise
         return ObjectInfo(int(reply["ContentLength"]), str(reply.get("ContentType", "binary/octet-stream")))

@@ -217,3 +217,4 @@ def test_a_task_longer_than_the_lambda_timeout_completes_on_worker_queue_long(tm
         api.stop()
 
 
+

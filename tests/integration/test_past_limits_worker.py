@@ -210,3 +210,12 @@ def test_an_upload_reference_of_another_owner_is_refused(backend: Backend) -> No
         service.submit_job(backend.services, bob, "test-read-upload", {"input": ref})
     job = service.submit_job(backend.services, alice, "test-read-upload", {"input": ref})
     assert job.payload == {"input": ref}
+
+
+def test_a_task_that_swallows_exceptions_is_still_stopped_at_its_limit(backend: Backend) -> None:
+    job_id = _submit(backend, "test-swallow")
+    started = time.monotonic()
+    _deliver(backend, job_id, seconds_left=60)
+    assert time.monotonic() - started < 4
+    job = backend.services.store.get(job_id)
+    assert job is not None and job.error is not None and job.error.type == "TimedOut"

@@ -62,3 +62,13 @@ def test_presigned_put_signs_the_content_type_and_length(store: S3ArtifactStore)
     assert requests.put(signed.url, data=b"hello", headers=signed.headers, timeout=10).status_code == 200
     info = store.head("uploads/o/u")
     assert info is not None and info.size == 5
+
+
+def test_a_missing_key_answered_403_without_list_bucket_is_not_found() -> None:
+    from botocore.exceptions import ClientError
+
+    class Forbidden:
+        def head_object(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    assert S3ArtifactStore(Forbidden(), BUCKET).head("uploads/o/missing") is None

@@ -133,3 +133,15 @@ def read_upload(ctx: TaskContext) -> Any:
     with ctx.open_upload(ctx.payload["input"]) as stream:  # type: ignore[attr-defined]
         data = stream.read()
     return {"bytes": len(data), "head": data[:16].decode(errors="replace")}
+
+
+@task("test-swallow", time_limit_seconds=1)
+def swallow(ctx: TaskContext) -> Any:
+    """Catches every Exception around its checks - the deadline must still stop it."""
+    import contextlib
+    import time
+
+    while True:
+        with contextlib.suppress(Exception):  # the point of this task
+            ctx.check_cancelled()
+        time.sleep(0.05)
