@@ -3,6 +3,7 @@ so a Lambda imports boto3 only when it runs in AWS, and the local server never n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -111,10 +112,26 @@ def artifact_store_from_settings(settings: Settings) -> ArtifactStore | None:
 
     from jobcore.adapters.s3 import S3ArtifactStore
 
-    # SigV4 and the regional endpoint, so presigned URLs work in every region from the first minute.
-    client = boto3.client("s3", region_name=settings.region,
-                          config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
-    return S3ArtifactStore(client, settings.artifact_bucket)
+    def make_client() -> object:
+        # SigV4 and the regional endpoint, so presigned URLs work in every region from the first minute.
+        return boto3.client("s3", region_name=settings.region,
+                            config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+
+    # Built on first use: most resolver calls never touch S3, and an S3 client costs cold-start time.
+    return S3ArtifactStore(_Lazy(make_client), settings.artifact_bucket)
+
+
+class _Lazy:
+    """Stands in for an object until its first attribute is read, then builds it once."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self._make = make
+        self._target: object | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._target is None:
+            self._target = self._make()
+        return getattr(self._target, name)
 
 
 def services_from_settings(settings: Settings, registry: TaskRegistry) -> Services:

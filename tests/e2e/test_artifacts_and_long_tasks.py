@@ -110,6 +110,18 @@ async def test_a_5_mb_result_round_trips_and_its_succeeded_event_stays_under_the
     assert json.loads(saved.read_text())["text"] == result["text"]
 
 
+async def test_a_job_whose_escaped_payload_and_result_exceed_240_kb_keeps_its_final_event(server: LocalServer) -> None:
+    # ~96 KB of payload and ~150 KB of result as published: under the seed's two 100 KB caps as the
+    # resolver measured them, over AppSync's 240 KB together - an event AppSync would have dropped.
+    payload = {"bytes": 150_000, "pad": '"' * 24_000, "delay": 1.0}
+    _, events = await submit_and_follow(server, "test-big-result", payload)
+    final = events[-1]
+    assert final["status"] == "SUCCEEDED"
+    assert json.loads(final["result"])["$artifact"] == "result.json"
+    assert json.loads(final["payload"]) == payload
+    assert all(message_size(e) <= PUBLISH_BUDGET_BYTES for e in events)
+
+
 async def test_three_artifacts_round_trip_through_gql_and_the_cli(server: LocalServer, tmp_path: Path) -> None:
     job_id, events = await submit_and_follow(server, "test-artifacts", {"kib": 256, "delay": 1.0})
     assert events[-1]["status"] == "SUCCEEDED"
@@ -215,6 +227,3 @@ def test_a_task_longer_than_the_lambda_timeout_completes_on_worker_queue_long(tm
         worker.terminate()
         worker.wait(timeout=15)
         api.stop()
-
-
-

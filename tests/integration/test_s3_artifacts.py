@@ -72,3 +72,17 @@ def test_a_missing_key_answered_403_without_list_bucket_is_not_found() -> None:
             raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
 
     assert S3ArtifactStore(Forbidden(), BUCKET).head("uploads/o/missing") is None
+
+
+def test_the_cloud_store_comes_from_settings_and_builds_its_client_on_first_use() -> None:
+    from jobcore.bootstrap import artifact_store_from_settings
+    from jobcore.settings import Settings
+
+    assert artifact_store_from_settings(Settings.from_env({"APPSYNC_JOBS_BACKEND": "aws"})) is None
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        store = artifact_store_from_settings(Settings.from_env({"JOBS_ARTIFACT_BUCKET": BUCKET, "AWS_REGION": "us-east-1"}))
+        assert isinstance(store, S3ArtifactStore)
+        store.put_bytes("jobs/j/x.txt", b"x", "text/plain")
+        assert store.head("jobs/j/x.txt") is not None
+        assert "X-Amz-Signature=" in store.presign_get("jobs/j/x.txt", expires_in=60).url
