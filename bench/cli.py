@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import lambda_cost, load, pipeline, servers
+from bench import artifacts, lambda_cost, load, pipeline, servers
 from bench.stats import median_of, rounded
 
 RESULTS = servers.BENCH / "results"
@@ -42,6 +42,9 @@ class Plan:
     sustained_warmup: float
     sustained_clients: int
     import_runs: int
+    #: Artifact throughput: object size (MiB) and repeats of each transfer.
+    artifact_mib: int = 64
+    artifact_repeats: int = 3
 
 
 FULL = Plan(
@@ -53,6 +56,7 @@ QUICK = Plan(
     repeats=1, submit_requests={1: 200, 16: 400}, submit_warmup=50, delivery_updates=50,
     fanout_sizes=(100, 300), fanout_repeats={100: 1, 300: 1}, fanout_publishes=3,
     e2e_jobs=40, sustained_seconds=5, sustained_warmup=1, sustained_clients=16, import_runs=3,
+    artifact_mib=16, artifact_repeats=2,
 )
 
 
@@ -226,6 +230,15 @@ class Runner:
 
             self.results["sustained"] = {"ours": await _each(lambda: servers.start_ours(worker=True), sustained)}
 
+    async def artifacts(self) -> None:
+        """Presigned upload/download throughput through the local server's /artifacts (issue 11)."""
+        if not self.wanted("artifacts"):
+            return
+        log(f"artifacts: {self.plan.artifact_repeats} x {self.plan.artifact_mib} MiB up and down")
+        plan = self.plan
+        self.results["artifacts"] = {"ours": await _each(
+            artifacts.start, lambda server: artifacts.measure(server, mib=plan.artifact_mib, repeats=plan.artifact_repeats))}
+
     async def lambdas(self) -> None:
         if not self.wanted("lambda"):
             return
@@ -307,6 +320,7 @@ async def run(plan: Plan, *, simulator: bool, only: set[str] | None) -> dict[str
     await runner.http_and_delivery()
     await runner.fanout()
     await runner.end_to_end()
+    await runner.artifacts()
     await runner.lambdas()
     summary = {
         "bench": "appsync-jobs",
@@ -330,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts, one repeat: a smoke run (~1 min)")
     parser.add_argument("--no-simulator", action="store_true", help="measure only the local server")
-    parser.add_argument("--only", help="comma separated: submit,delivery,fanout,e2e,sustained,lambda")
+    parser.add_argument("--only", help="comma separated: submit,delivery,fanout,e2e,sustained,artifacts,lambda")
     parser.add_argument("--out", type=Path, help="where latest.{json,md,png} go (default: bench/results, or "
                         "bench/results/raw/quick for --quick, so a smoke run never replaces the full results)")
     parser.add_argument("--server-root", type=Path, help="run the local server from another checkout (before/after)")

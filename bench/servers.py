@@ -146,7 +146,7 @@ def _spawn(
     raise RuntimeError(f"server did not print {marker!r} within {timeout}s:\n" + log.read_text(errors="replace")[-3000:])
 
 
-def start_ours(*, worker: bool, concurrency: int | None = None) -> Server:
+def start_ours(*, worker: bool, concurrency: int | None = None, extra: tuple[str, ...] = ()) -> Server:
     """``appsync-jobs dev`` (what ``make dev`` runs) on a fresh data dir and a free port."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="appsync-jobs-bench-"))
@@ -155,6 +155,7 @@ def start_ours(*, worker: bool, concurrency: int | None = None) -> Server:
         args.append("--no-worker")
     if concurrency is not None:
         args += ["--concurrency", str(concurrency)]
+    args += list(extra)
     env = {**os.environ, "PYTHONPATH": str(SERVER_ROOT), "COLUMNS": "200", "NO_COLOR": "1"}
     process, _, log = _spawn(args, cwd=SERVER_ROOT, env=env, marker="local API on", timeout=60)
     return Server("ours", process, port, data_dir=data_dir, log=log)

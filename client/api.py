@@ -27,7 +27,7 @@ from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from gql.transport.exceptions import TransportClosed, TransportError, TransportQueryError
 
 from client.config import ClientConfig
-from client.models import Job
+from client.models import Artifact, Job, Upload
 
 _DOCUMENT = (Path(__file__).parent / "operations" / "jobs.graphql").read_text()
 
@@ -129,6 +129,60 @@ class JobsClient:
     async def get(self, job_id: str) -> Job:
         data = await self._execute("GetJob", {"id": job_id})
         return Job.from_wire(data["job"])
+
+    async def create_upload(self, content_type: str, size: int) -> Upload:
+        data = (await self._execute("CreateUpload", {"contentType": content_type, "size": size}))["createUpload"]
+        headers = data["headers"]
+        return Upload(data["ref"], data["url"], json.loads(headers) if isinstance(headers, str) else headers,
+                      data["expiresAt"])
+
+    async def upload(self, path: Path, content_type: str = "application/octet-stream") -> str:
+        """Upload a file with a presigned PUT; returns the reference a payload names it by."""
+        import aiohttp
+
+        size = path.stat().st_size
+        upload = await self.create_upload(content_type, size)
+        async with aiohttp.ClientSession() as http:
+            with path.open("rb") as body:
+                async with http.put(upload.url, data=body, headers={**upload.headers, "Content-Length": str(size)},
+                                    ssl=self._ssl()) as response:
+                    if response.status >= 300:
+                        raise JobsApiError("UploadFailed", f"PUT answered {response.status}: {(await response.text())[:300]}")
+        return upload.ref
+
+    async def download(self, artifact: Artifact, directory: Path, *, chunk_size: int = 1 << 20) -> Path:
+        """Stream one artifact (its presigned URL, from ``get``) to ``directory/<name>``."""
+        import aiohttp
+
+        if not artifact.url:
+            raise JobsApiError("NoUrl", f"artifact {artifact.name} has no URL: read the job with get() first")
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / Path(artifact.name).name
+        async with aiohttp.ClientSession() as http, http.get(artifact.url, ssl=self._ssl()) as response:
+            if response.status != 200:
+                raise JobsApiError("DownloadFailed", f"GET {artifact.name} answered {response.status}")
+            with target.open("wb") as out:
+                async for chunk in response.content.iter_chunked(chunk_size):
+                    out.write(chunk)
+        return target
+
+    async def download_all(self, job_id: str, directory: Path) -> list[Path]:
+        """Every artifact of a job (fresh URLs from ``job(id)``), into ``directory``."""
+        job = await self.get(job_id)
+        return [await self.download(artifact, directory) for artifact in job.artifacts]
+
+    async def result(self, job: Job) -> Any:
+        """The job's result, fetched from its artifact when it was too large to publish inline."""
+        name = job.result_artifact
+        if name is None:
+            return job.result
+        import tempfile
+
+        fresh = job if any(a.url for a in job.artifacts) else await self.get(job.id)
+        artifact = next(a for a in fresh.artifacts if a.name == name)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = await self.download(artifact, Path(tmp))
+            return json.loads(path.read_text(encoding="utf-8"))
 
     async def cancel(self, job_id: str) -> Job:
         data = await self._execute("CancelJob", {"id": job_id})

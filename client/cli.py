@@ -35,6 +35,11 @@ MarginOption = Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")]
 BackoffOption = Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")]
 ReaperOption = Annotated[float, typer.Option(envvar="JOBS_REAPER_INTERVAL")]
 ReceivesOption = Annotated[int, typer.Option(envvar="JOBS_MAX_RECEIVE_COUNT")]
+LambdaTimeoutOption = Annotated[int, typer.Option(
+    envvar="JOBS_LAMBDA_TIMEOUT_SECONDS",
+    help="The worker Lambda's timeout: longer tasks go to the long queue; attempts hand back before it ends.")]
+HandbackOption = Annotated[int, typer.Option(envvar="JOBS_HANDBACK_MARGIN_SECONDS",
+                                             help="Seconds before the Lambda's end an attempt is handed back.")]
 VisibilityOption = Annotated[int, typer.Option(
     envvar="JOBS_VISIBILITY_TIMEOUT",
     help="Seconds a received message stays hidden until its claim shortens it: the worst-case recovery after a crash.",
@@ -148,6 +153,49 @@ def status(
 
 
 @app.command()
+def get(
+    job_id: str,
+    download: Annotated[Path | None, typer.Option("--download", "-d", help="Save the job's artifacts into this directory.")] = None,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+    iam: IamOption = False,
+    token: TokenOption = None,
+) -> None:
+    """Show a job with its artifacts; with --download, save them (a large result arrives as result.json)."""
+
+    async def go() -> tuple[Job, list[Path]]:
+        async with JobsClient(_config(url, api_key, iam, token)) as client:
+            job = await client.get(job_id)
+            saved = [await client.download(a, download) for a in job.artifacts] if download else []
+            return job, saved
+
+    job, saved = _run(go())
+    _show(job)
+    for artifact in job.artifacts:
+        console.print(f"  artifact {artifact.name}  {artifact.size} bytes  {artifact.content_type}")
+    for path in saved:
+        console.print(f"  saved {path}")
+
+
+@app.command()
+def upload(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A file to hand to a task.")],
+    content_type: Annotated[str, typer.Option("--content-type", "-t")] = "application/octet-stream",
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+    iam: IamOption = False,
+    token: TokenOption = None,
+) -> None:
+    """Upload a large input with a presigned PUT and print its reference (name it in a payload)."""
+
+    async def go() -> str:
+        async with JobsClient(_config(url, api_key, iam, token)) as client:
+            return await client.upload(path, content_type)
+
+    typer.echo(_run(go()))
+
+
+@app.command()
 def cancel(
     job_id: str, url: UrlOption = None, api_key: KeyOption = None, iam: IamOption = False, token: TokenOption = None
 ) -> None:
@@ -177,8 +225,10 @@ def dev(
     reaper_interval: ReaperOption = 30.0,
     max_receive_count: ReceivesOption = 3,
     visibility_timeout: VisibilityOption = 90,
+    lambda_timeout: LambdaTimeoutOption = 900,
+    handback_margin: HandbackOption = 30,
 ) -> None:
-    """Run the local AppSync-compatible API with its SQLite job store, queue and worker."""
+    """Run the local AppSync-compatible API with its SQLite job store, queue and worker (and a long-task worker)."""
     from devserver.runtime import LocalConfig, start_local
     from jobcore.settings import LOCAL_API_KEY, parse_access_keys
 
@@ -194,6 +244,7 @@ def dev(
         tls=tls, https_port=https_port, extra_access_keys=parse_access_keys(extra_access_keys),
         lease_seconds=lease_seconds, visibility_margin=visibility_margin, retry_backoff_base=retry_backoff_base,
         reaper_interval=reaper_interval, max_receive_count=max_receive_count, visibility_timeout=visibility_timeout,
+        lambda_timeout=lambda_timeout, handback_margin=handback_margin,
     )
 
     async def serve() -> None:
@@ -244,8 +295,15 @@ def worker_command(
     max_receive_count: ReceivesOption = 3,
     visibility_timeout: VisibilityOption = 90,
     ca_bundle: Annotated[Path | None, typer.Option(envvar="APPSYNC_JOBS_CA_BUNDLE")] = None,
+    queue: Annotated[str, typer.Option(
+        "--queue", help="lambda: the worker Lambda's queue (+ DLQ, reaper); long: the long-task queue "
+                        "(the Fargate worker's loop); all: both.")] = "lambda",
+    lambda_timeout: LambdaTimeoutOption = 900,
+    handback_margin: HandbackOption = 30,
 ) -> None:
     """Run worker processes beside `appsync-jobs dev --no-worker` (as many as you like, same data dir)."""
+    if queue not in ("lambda", "long", "all"):
+        raise typer.BadParameter("--queue must be lambda, long or all")
     from devserver.runtime import LocalConfig, run_worker
 
     config = LocalConfig(
@@ -253,8 +311,9 @@ def worker_command(
         retry_backoff_base=retry_backoff_base, reaper_interval=reaper_interval, max_receive_count=max_receive_count,
         visibility_timeout=visibility_timeout, certfile=ca_bundle, tls=ca_bundle is not None,
         task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
+        queues=queue, lambda_timeout=lambda_timeout, handback_margin=handback_margin,
     )
-    console.print(f"[green]appsync-jobs[/green] worker on {data_dir.resolve()}, reporting to {url}")
+    console.print(f"[green]appsync-jobs[/green] worker ({queue} queue) on {data_dir.resolve()}, reporting to {url}")
     _serve_forever(run_worker(config, url))
 
 

@@ -27,6 +27,29 @@ class JobError:
 
 
 @dataclass(frozen=True)
+class Artifact:
+    """A file of a job; ``url`` is a presigned GET URL (from ``job(id)``), None in subscription events."""
+
+    name: str
+    size: int
+    content_type: str
+    url: str | None = None
+    expires_at: str | None = None
+
+
+#: The key of the pointer that replaces a result too large to publish: ``{"$artifact": "result.json", "size": n}``.
+RESULT_POINTER_KEY = "$artifact"
+
+
+@dataclass(frozen=True)
+class Upload:
+    ref: str
+    url: str
+    headers: dict[str, str]
+    expires_at: str
+
+
+@dataclass(frozen=True)
 class Job:
     id: str
     type: str
@@ -43,6 +66,14 @@ class Job:
     cancel_requested: bool = False
     started_at: str | None = None
     finished_at: str | None = None
+    artifacts: tuple[Artifact, ...] = ()
+
+    @property
+    def result_artifact(self) -> str | None:
+        """The artifact holding the result when it was too large to publish inline, else None."""
+        if isinstance(self.result, dict) and isinstance(self.result.get(RESULT_POINTER_KEY), str):
+            return str(self.result[RESULT_POINTER_KEY])
+        return None
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Job:
@@ -63,6 +94,10 @@ class Job:
             cancel_requested=bool(data.get("cancelRequested")),
             started_at=data.get("startedAt"),
             finished_at=data.get("finishedAt"),
+            artifacts=tuple(
+                Artifact(a["name"], int(a["size"]), a["contentType"], a.get("url"), a.get("expiresAt"))
+                for a in data.get("artifacts") or ()
+            ),
         )
 
 

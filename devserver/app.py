@@ -73,7 +73,7 @@ def create_app(state: ServerState, *, extra_routes: list[BaseRoute] | None = Non
             Middleware(
                 CORSMiddleware,
                 allow_origins=["*"],
-                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_methods=["GET", "POST", "PUT", "OPTIONS"],  # PUT: artifact uploads (/artifacts)
                 allow_headers=CORS_ALLOW_HEADERS,
                 expose_headers=CORS_EXPOSE_HEADERS,
             )

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from devserver.lambda_invoke import LocalLambdaContext
+from devserver.lambda_invoke import InvocationContext, LocalLambdaContext
 from devserver.sqs_events import sqs_event
 from jobcore.adapters.sqlite import SqliteJobQueue
 
@@ -32,6 +32,8 @@ class EventSourceConfig:
     concurrency: int = 4
     #: Longest wait between looks at the queue when nothing woke us (other processes' sends).
     idle_poll_seconds: float = 0.5
+    #: The function's timeout: each invocation's context counts down from it (None: a fixed context).
+    timeout_seconds: float | None = None
 
 
 class QueueEventSource:
@@ -97,7 +99,10 @@ class QueueEventSource:
             event = sqs_event(messages, arn=self.arn, region=self.region)
             self.invocations += 1
             try:
-                response = await loop.run_in_executor(self._executor, self.handler, event, self._context)
+                context = self._context
+                if self.config.timeout_seconds is not None:
+                    context = InvocationContext.starting_now(self._context.function_name, self.config.timeout_seconds)
+                response = await loop.run_in_executor(self._executor, self.handler, event, context)
                 failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
             except Exception:
                 logger.exception("handler failed; the whole batch returns to the queue")

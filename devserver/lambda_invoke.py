@@ -7,6 +7,7 @@ through ``resolvers.envelope`` - the rule the cloud's JS response handler applie
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,21 @@ class LocalLambdaContext:
 
 
 _CONTEXT = LocalLambdaContext()
+
+
+@dataclass(frozen=True)
+class InvocationContext(LocalLambdaContext):
+    """One invocation's context with a real clock: ``get_remaining_time_in_millis`` counts down from
+    the function's timeout, as Lambda's does (the worker hands a job back before it reaches zero)."""
+
+    deadline: float = 0.0
+
+    @classmethod
+    def starting_now(cls, function_name: str, timeout_seconds: float) -> InvocationContext:
+        return cls(function_name=function_name, deadline=time.monotonic() + timeout_seconds)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 @dataclass(frozen=True, slots=True)

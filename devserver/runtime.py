@@ -15,6 +15,7 @@ from types import MappingProxyType
 import uvicorn
 
 from devserver.app import create_app
+from devserver.artifact_routes import artifact_routes
 from devserver.auth_rules import AuthRules
 from devserver.event_source import EventSourceConfig, QueueEventSource
 from devserver.identity import AuthConfig
@@ -68,6 +69,12 @@ class LocalConfig:
     #: More IAM key pairs the server accepts (``APPSYNC_JOBS_EXTRA_ACCESS_KEYS``). They sign as other,
     #: *untrusted* IAM principals: ordinary callers that see only their own jobs and may not updateJob.
     extra_access_keys: Mapping[str, str] = field(default_factory=dict)
+    #: The worker "Lambda"'s timeout: its invocations count down from it and hand jobs back before
+    #: the end; tasks whose limit does not fit (minus the margin) are routed to the long queue.
+    lambda_timeout: int = 900
+    handback_margin: int = 30
+    #: Which queues this process consumes: ``lambda`` (the worker Lambda's), ``long``, or ``all``.
+    queues: str = "all"
 
     @property
     def scheme(self) -> str:
@@ -87,6 +94,8 @@ class LocalConfig:
             task_modules=self.task_modules,
             access_key_id=self.access_key_id,
             secret_access_key=self.secret_access_key,
+            lambda_timeout_seconds=self.lambda_timeout,
+            handback_margin_seconds=self.handback_margin,
         )
 
 
@@ -121,6 +130,7 @@ def start_worker_loops(
     dlq_arn = queue_arn(settings.region, backend.dead_letter_queue.name)
     queues: dict[str, JobQueue] = {main_arn: backend.queue, dlq_arn: backend.dead_letter_queue}
     verify: bool | str = str(config.certfile) if config.tls and config.certfile else True
+    registry.check_routes(settings.lambda_budget_seconds)
     deps = WorkerDeps(
         reporter=reporter_from_settings(settings, verify=verify),
         registry=registry,
@@ -129,10 +139,14 @@ def start_worker_loops(
         runner=RunnerConfig.from_settings(settings),
         metrics=metrics,
         archive=backend.archive,
+        artifacts=backend.artifacts,
     )
     configure(deps)
     loop = asyncio.get_running_loop()
-    source_config = EventSourceConfig(batch_size=config.batch_size, concurrency=config.concurrency)
+    if config.queues == "long":
+        return _long_worker_loops(config, backend, deps)
+    source_config = EventSourceConfig(batch_size=config.batch_size, concurrency=config.concurrency,
+                                      timeout_seconds=config.lambda_timeout)
     jobs = QueueEventSource(
         backend.queue, worker.handler.lambda_handler, arn=main_arn, region=settings.region,
         config=source_config, function_name="worker",
@@ -155,7 +169,53 @@ def start_worker_loops(
 
     loops = WorkerLoops([jobs, dead_letters])
     loops.tasks = [asyncio.create_task(jobs.run()), asyncio.create_task(dead_letters.run()), asyncio.create_task(reaper())]
+    if config.queues == "all":
+        loops.tasks.extend(_long_worker_loops(config, backend, deps, concurrency=1).tasks)
     return loops
+
+
+def _long_worker_loops(config: LocalConfig, backend: LocalBackend, deps: object, *, concurrency: int | None = None
+                       ) -> WorkerLoops:
+    """The long-task worker (``worker.long_worker``, the Fargate container's loop) on the SQLite long queue."""
+    import threading
+
+    from worker.deps import WorkerDeps
+    from worker.long_worker import serve
+
+    assert isinstance(deps, WorkerDeps) and backend.long_queue is not None
+    queue = backend.long_queue
+    stop, wake = threading.Event(), threading.Event()
+    queue.add_listener(wake.set)
+
+    loop = asyncio.get_running_loop()
+
+    async def consume() -> None:
+        # A daemon thread, not the default executor: stopping the server must not wait for a long
+        # task to finish (an abandoned attempt's lease lapses and the job is retried, as after a crash).
+        finished = asyncio.Event()
+
+        def run() -> None:
+            try:
+                serve(queue, deps, stop, wake=wake)
+            finally:
+                loop.call_soon_threadsafe(finished.set)
+
+        threading.Thread(target=run, name="long-worker", daemon=True).start()
+        try:
+            await finished.wait()
+        finally:
+            stop.set()
+            wake.set()
+
+    async def run_all() -> None:
+        try:
+            await asyncio.gather(*(consume() for _ in range(concurrency or config.concurrency)))
+        except asyncio.CancelledError:
+            stop.set()
+            wake.set()
+            raise
+
+    return WorkerLoops([], [asyncio.create_task(run_all())])
 
 
 @dataclass
@@ -203,7 +263,8 @@ async def start_local(config: LocalConfig) -> RunningServer:
             user_pool=LocalUserPool(region=config.region),
         ),
     )
-    app = create_app(state, extra_routes=[metrics_route(backend, metrics)])
+    artifact_extra = artifact_routes(backend.artifacts) if backend.artifacts else []
+    app = create_app(state, extra_routes=[metrics_route(backend, metrics), *artifact_extra])
     listeners = [(config.port, config.tls)]
     if config.https_port is not None:
         listeners.append((config.https_port, True))
@@ -231,6 +292,8 @@ async def start_local(config: LocalConfig) -> RunningServer:
         tasks.append(task)
     port = servers[0].servers[0].sockets[0].getsockname()[1]
     settings = config.settings(port)
+    if backend.artifacts is not None:  # signed artifact URLs point at this server's /artifacts
+        backend.artifacts.base_url = f"{config.scheme}://{config.host}:{port}"
     loops = start_worker_loops(config, settings, backend, metrics) if config.embedded_worker else None
     url = f"{config.scheme}://{config.host}:{port}/graphql"
     https_url = None

@@ -36,8 +36,18 @@ def _parse_datetime(value: Any) -> str:
     return value
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$")
+
+
+def _parse_url(value: Any) -> str:
+    if not isinstance(value, str) or not _URL.match(value):
+        raise ValueError(f"{str(value)[:100]!r} is not a valid 'AWSURL'")
+    return value
+
+
 AWSJSON = NewType("AWSJSON", object)
 AWSDateTime = NewType("AWSDateTime", str)
+AWSURL = NewType("AWSURL", str)
 
 #: For ``StrawberryConfig(scalar_map=...)``: the Python types above, as the GraphQL scalars AppSync defines.
 SCALARS: dict[object, ScalarDefinition] = {
@@ -52,5 +62,11 @@ SCALARS: dict[object, ScalarDefinition] = {
         description="An ISO-8601 date and time, e.g. 2026-01-31T12:00:00.000Z.",
         serialize=str,
         parse_value=_parse_datetime,
+    ),
+    AWSURL: strawberry.scalar(
+        name="AWSURL",
+        description="A URL with a scheme, e.g. https://example.com/a?b=c.",
+        serialize=str,
+        parse_value=_parse_url,
     ),
 }

@@ -18,7 +18,7 @@ from devserver.context import RequestContext
 from devserver.document_cache import DocumentCacheExtension
 from devserver.lambda_invoke import invoke_resolver
 from devserver.pubsub import OMITTED
-from devserver.scalars import AWSJSON, SCALARS, AWSDateTime
+from devserver.scalars import AWSJSON, AWSURL, SCALARS, AWSDateTime
 from devserver.selection import project
 from resolvers.envelope import FieldError
 
@@ -41,6 +41,23 @@ class JobError:
 
 
 @strawberry.type
+class Artifact:
+    name: str
+    size: float
+    contentType: str
+    url: AWSURL | None
+    expiresAt: AWSDateTime | None
+
+
+@strawberry.type
+class Upload:
+    ref: str
+    url: AWSURL
+    headers: AWSJSON
+    expiresAt: AWSDateTime
+
+
+@strawberry.type
 class Job:
     id: strawberry.ID
     type: str
@@ -57,6 +74,14 @@ class Job:
     updatedAt: AWSDateTime
     startedAt: AWSDateTime | None
     finishedAt: AWSDateTime | None
+    artifacts: list[Artifact] | None
+
+
+@strawberry.input
+class ArtifactInput:
+    name: str
+    size: float
+    contentType: str
 
 
 @strawberry.input
@@ -82,12 +107,15 @@ class UpdateJobInput:
     error: JobErrorInput | None = UNSET
     leaseToken: str | None = UNSET
     leaseSeconds: int | None = UNSET
+    artifacts: list[ArtifactInput] | None = UNSET
 
 
 def _plain(value: Any) -> Any:
     """Strawberry input objects -> the plain argument dicts AppSync hands a Lambda (unset keys omitted)."""
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     if hasattr(value, "__strawberry_definition__"):
         return {k: _plain(v) for k, v in vars(value).items() if v is not UNSET}
     return value
@@ -126,6 +154,10 @@ class Mutation:
     @strawberry.mutation
     def updateJob(self, info: Info[RequestContext, None], input: UpdateJobInput) -> Job | None:
         return _resolve_and_publish(info, input=input)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    def createUpload(self, info: Info[RequestContext, None], contentType: str, size: float) -> Upload:
+        return _resolve(info, contentType=contentType, size=size)  # type: ignore[no-any-return]
 
 
 @strawberry.type

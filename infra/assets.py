@@ -237,3 +237,22 @@ def lambda_code(requirements: Sequence[str] | None = None) -> lambda_.Code:
             local=LocalPipBundling(reqs),
         ),
     )
+
+
+def long_worker_image() -> Any:
+    """The long-task worker's container image, built by CDK from ``worker/Dockerfile`` at deploy time.
+
+    Synthesis only fingerprints the build context (the same files as the Lambda asset, selected by
+    ``ASSET_EXCLUDE``), so neither synth nor the tests need Docker; ``cdk deploy`` builds and pushes
+    it for linux/arm64 (Graviton, like the Lambdas).
+    """
+    from aws_cdk import aws_ecr_assets as ecr_assets
+    from aws_cdk import aws_ecs as ecs
+
+    return ecs.ContainerImage.from_asset(
+        str(REPO_ROOT),
+        file="worker/Dockerfile",
+        exclude=ASSET_EXCLUDE,
+        ignore_mode=IgnoreMode.GLOB,
+        platform=ecr_assets.Platform.LINUX_ARM64,
+    )

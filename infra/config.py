@@ -109,6 +109,18 @@ class JobsConfig:
     queue_retention_days: int = 4
     dlq_retention_days: int = 14
 
+    # --- long tasks (ECS Fargate) and artifacts (S3) ----------------------------------------
+    #: Seconds before the worker Lambda's end that an attempt is stopped and handed back; tasks whose
+    #: time limit exceeds worker_timeout_seconds minus this are routed to the Fargate long worker.
+    handback_margin_seconds: int = 30
+    #: Fargate task size of the long worker (valid Fargate cpu/memory pairs, e.g. 1024/2048).
+    long_worker_cpu: int = 1024
+    long_worker_memory_mb: int = 2048
+    #: At most this many long-worker tasks; the service scales from 0 on the long queue's depth.
+    long_worker_max_tasks: int = 10
+    #: Lifetime of presigned artifact and upload URLs.
+    artifact_url_seconds: int = 900
+
     # --- data and logs ----------------------------------------------------------------------
     #: Days a finished job is kept before DynamoDB's TTL deletes it (JOBS_RETENTION_DAYS).
     job_retention_days: int = DEFAULT_RETENTION_DAYS
@@ -165,6 +177,14 @@ class JobsConfig:
         _check_range("queue_age_alarm_seconds", self.queue_age_alarm_seconds, 60, 1_209_600)
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
             raise ConfigError(f"log_retention_days must be one of {sorted(_LOG_RETENTION_DAYS)}, not {self.log_retention_days}")
+        _check_range("handback_margin_seconds", self.handback_margin_seconds, 5, 300)
+        if self.handback_margin_seconds >= self.worker_timeout_seconds:
+            raise ConfigError("handback_margin_seconds must be below worker_timeout_seconds")
+        if self.long_worker_cpu not in (256, 512, 1024, 2048, 4096, 8192, 16384):
+            raise ConfigError(f"long_worker_cpu must be a Fargate CPU size (256-16384), not {self.long_worker_cpu}")
+        _check_range("long_worker_memory_mb", self.long_worker_memory_mb, 512, 122_880)
+        _check_range("long_worker_max_tasks", self.long_worker_max_tasks, 1, 1000)
+        _check_range("artifact_url_seconds", self.artifact_url_seconds, 60, 604_800)
         if self.alarm_email and not self.alarm_topic:
             raise ConfigError("alarm_email needs alarm_topic=true")
 
@@ -187,6 +207,11 @@ class JobsConfig:
     def callback_urls(self) -> tuple[str, ...]:
         """``cognito_callback_urls`` split on commas, blanks dropped."""
         return tuple(url.strip() for url in self.cognito_callback_urls.split(",") if url.strip())
+
+    @property
+    def lambda_budget_seconds(self) -> int:
+        """The longest task time limit the Lambda worker honours; longer tasks run on Fargate."""
+        return self.worker_timeout_seconds - self.handback_margin_seconds
 
     @property
     def queue_visibility_timeout_seconds(self) -> int:

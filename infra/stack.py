@@ -41,12 +41,16 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -54,7 +58,14 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
 
 from infra import outputs as keys
-from infra.assets import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, PYTHON_VERSION, RESOLVER_JS_PATH, SCHEMA_PATH
+from infra.assets import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    PYTHON_VERSION,
+    RESOLVER_JS_PATH,
+    SCHEMA_PATH,
+    long_worker_image,
+)
 from infra.config import (
     DLQ_HANDLER,
     REAPER_HANDLER,
@@ -74,6 +85,7 @@ ROOT_FIELDS: Final = (
     ("Mutation", "submitJob"),
     ("Mutation", "cancelJob"),
     ("Mutation", "updateJob"),
+    ("Mutation", "createUpload"),
     ("Subscription", "onJobUpdated"),
 )
 #: The one mutation the worker-side functions may call.
@@ -151,6 +163,27 @@ COGNITO_MFA_REASON: Final = (
     "The optional user pool offers TOTP MFA but does not force it; requiring MFA is the application "
     "owner's decision and would lock out scripted test users."
 )
+ARTIFACT_KEYS_REASON: Final = (
+    "Artifacts live under jobs/<job id>/ and uploads under uploads/<owner>/<id>: the keys are created at "
+    "run time, so each grant is scoped to its key prefix (one action per statement, never the whole bucket)."
+)
+BUCKET_ACCESS_LOGS_REASON: Final = (
+    "Objects are only reached through short-lived presigned URLs minted by the resolvers for a caller "
+    "the API authorised (logged by AppSync and the resolvers); S3 server access logs would add a second "
+    "bucket and per-request log objects without identifying anyone the API has not already logged."
+)
+ECS_ENV_REASON: Final = (
+    "The long worker's environment holds only resource names and URLs (queue URL, API URL, bucket name, "
+    "timeouts) - no secrets; its credentials come from the task role."
+)
+ECS_EXECUTION_ROLE_REASON: Final = (
+    "The task execution role needs ecr:GetAuthorizationToken, which supports no resource-level "
+    "permissions (Resource '*'); the image pull and log writes are scoped to the repository and log group."
+)
+TASK_PROTECTION_REASON: Final = (
+    "Scale-in protection (ecs:UpdateTaskProtection) for the worker's own tasks: task ARNs are created "
+    "at run time, so the statement is scoped to this cluster's tasks (task/<cluster>/*)."
+)
 COGNITO_PLUS_REASON: Final = (
     "Cognito Plus tier (threat protection) is a paid feature; the optional pool only gates API access "
     "for a frontend and uses the Essentials tier."
@@ -207,6 +240,8 @@ class JobsStack(Stack):
         self.table = self._job_table()
         self.dead_letter_archive = self._dead_letter_archive()
         self.dead_letter_queue, self.queue = self._queues()
+        self.long_queue = self._long_queue()
+        self.artifact_bucket = self._artifact_bucket()
         self.user_pool: cognito.UserPool | None = None
         self.user_pool_client: cognito.UserPoolClient | None = None
         if config.enable_cognito:
@@ -255,6 +290,8 @@ class JobsStack(Stack):
         self._wire_worker()
         self._wire_dead_letter_consumer()
         self._wire_reaper()
+        self._wire_artifacts()
+        self.long_worker = self._long_worker(env)
         self.alarm_topic = self._alarm_topic() if config.alarm_topic else None
         self.alarms = self._alarms()
         self.dashboard = self._dashboard()
@@ -534,6 +571,12 @@ class JobsStack(Stack):
             # custom metrics under exactly this namespace and service dimension.
             "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            # Routing and the registry check need the worker Lambda's timeout (every function gets it).
+            "JOBS_LAMBDA_TIMEOUT_SECONDS": str(cfg.worker_timeout_seconds),
+            "JOBS_HANDBACK_MARGIN_SECONDS": str(cfg.handback_margin_seconds),
+            "JOBS_LONG_QUEUE_URL": self.long_queue.queue_url,
+            "JOBS_ARTIFACT_BUCKET": self.artifact_bucket.bucket_name,
+            "JOBS_ARTIFACT_URL_SECONDS": str(cfg.artifact_url_seconds),
         }
 
     def _trust_reporter_roles(self) -> None:
@@ -659,6 +702,149 @@ class JobsStack(Stack):
                 )
             ],
         )
+
+    # --- long tasks and artifacts (issue 11) ---------------------------------------------------
+    def _long_queue(self) -> sqs.Queue:
+        """Tasks whose time limit does not fit the worker Lambda go here; the Fargate service consumes it.
+        It redrives to the same DLQ, so the dead-letter consumer fails long jobs like any other."""
+        cfg = self.config
+        return sqs.Queue(
+            self,
+            "LongJobQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(cfg.queue_retention_days),
+            # The runner ties each message to its lease right after receiving it; this only bounds
+            # how long a message hides if a container dies between receive and claim.
+            visibility_timeout=Duration.seconds(cfg.queue_visibility_timeout_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=cfg.max_receive_count),
+            removal_policy=self._removal,
+        )
+
+    def _artifact_bucket(self) -> s3.Bucket:
+        """Artifacts, large results and client uploads: private, encrypted, TLS-only, expiring with the jobs."""
+        cfg = self.config
+        bucket = s3.Bucket(
+            self,
+            "ArtifactBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                # A job record lives job_retention_days after it finished (DynamoDB TTL); its files
+                # as long from their upload, so a URL never outlives the job that lists it by much.
+                s3.LifecycleRule(id="ExpireWithJobs", prefix="jobs/", expiration=Duration.days(cfg.job_retention_days)),
+                s3.LifecycleRule(id="ExpireUploads", prefix="uploads/", expiration=Duration.days(cfg.job_retention_days)),
+                s3.LifecycleRule(id="AbortIncompleteUploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
+            ],
+            # Browsers (the web console) GET artifacts and PUT uploads with presigned URLs.
+            cors=[s3.CorsRule(
+                allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.HEAD],
+                allowed_origins=["*"],
+                allowed_headers=["content-type"],
+                exposed_headers=["etag"],
+                max_age=3000,
+            )],
+            removal_policy=self._removal,
+        )
+        _acknowledge(bucket, "AwsSolutions-S1", BUCKET_ACCESS_LOGS_REASON)
+        return bucket
+
+    def _object_grant(self, grantee: iam.IGrantable, sid: str, action: str, prefix: str) -> None:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(sid=sid, actions=[action], resources=[self.artifact_bucket.arn_for_objects(f"{prefix}/*")])
+        )
+
+    def _wire_artifacts(self) -> None:
+        """Presigning signs with the signer's own permissions, so the resolvers may GetObject on jobs/*
+        (download links) and PutObject on uploads/* (createUpload), plus GetObject on uploads/* for the
+        existence check at submit; the worker writes jobs/* and reads uploads/*. Nobody may delete."""
+        self._object_grant(self.resolvers_fn, "PresignArtifactDownloads", "s3:GetObject", "jobs")
+        self._object_grant(self.resolvers_fn, "PresignUploads", "s3:PutObject", "uploads")
+        self._object_grant(self.resolvers_fn, "CheckUploads", "s3:GetObject", "uploads")
+        self._object_grant(self.worker_fn, "WriteArtifacts", "s3:PutObject", "jobs")
+        self._object_grant(self.worker_fn, "ReadUploads", "s3:GetObject", "uploads")
+        for role_owner in (self.resolvers_fn, self.worker_fn):
+            assert role_owner.role is not None
+            _acknowledge(role_owner.role, f"AwsSolutions-IAM5[Resource::<{self._bucket_id()}.Arn>/jobs/*]", ARTIFACT_KEYS_REASON)
+            _acknowledge(role_owner.role, f"AwsSolutions-IAM5[Resource::<{self._bucket_id()}.Arn>/uploads/*]", ARTIFACT_KEYS_REASON)
+        # Submit routes long tasks to the long queue; the reaper re-enqueues stale PENDING jobs there too.
+        self.long_queue.grant_send_messages(self.resolvers_fn)
+        self.long_queue.grant_send_messages(self.reaper_fn)
+
+    def _bucket_id(self) -> str:
+        return self.get_logical_id(_cfn(self.artifact_bucket))
+
+    def _long_worker(self, env: dict[str, str]) -> ecs_patterns.QueueProcessingFargateService:
+        """The long-task worker: ``python -m worker.long_worker`` on Fargate, scaling 0..N on the long queue.
+
+        Its task role gets what the Lambda worker gets - ``updateJob`` only on the API, the long
+        queue's consume actions, jobs/* writes and uploads/* reads - plus scale-in protection for its
+        own tasks, so scaling in on an emptied queue never stops a container mid-job.
+        """
+        cfg = self.config
+        # Public subnets without NAT on purpose: the worker only makes outbound HTTPS calls (AppSync,
+        # SQS, S3, ECR, CloudWatch), its security group allows no inbound traffic, and a NAT gateway
+        # would cost ~$32/month per AZ before a single job runs. Pass your own VPC by editing here.
+        vpc = ec2.Vpc(
+            self,
+            "LongWorkerVpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24)],
+        )
+        vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+            logs.LogGroup(self, "LongWorkerVpcFlowLogs", retention=self._log_retention, removal_policy=self._removal)
+        ))
+        cluster = ecs.Cluster(self, "LongWorkerCluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        log_group = logs.LogGroup(self, "LongWorkerLogs", retention=self._log_retention, removal_policy=self._removal)
+        service = ecs_patterns.QueueProcessingFargateService(
+            self,
+            "LongWorker",
+            cluster=cluster,
+            queue=self.long_queue,
+            image=long_worker_image(),
+            command=["python", "-m", "worker.long_worker"],
+            environment={**env, "POWERTOOLS_SERVICE_NAME": f"{cfg.prefix}-long-worker", "JOBS_LONG_CONCURRENCY": "1"},
+            cpu=cfg.long_worker_cpu,
+            memory_limit_mib=cfg.long_worker_memory_mb,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+            ),
+            min_scaling_capacity=0,
+            max_scaling_capacity=cfg.long_worker_max_tasks,
+            # On visible messages: none waiting -> one fewer task (busy tasks are scale-in protected),
+            # any waiting -> one more, a backlog of 5 -> three more.
+            scaling_steps=[
+                {"upper": 0, "change": -1},
+                {"lower": 1, "change": +1},
+                {"lower": 5, "change": +3},
+            ],
+            disable_cpu_based_scaling=True,
+            assign_public_ip=True,
+            task_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            log_driver=ecs.LogDrivers.aws_logs(stream_prefix="long-worker", log_group=log_group),
+            min_healthy_percent=0,
+        )
+        task_role = service.task_definition.task_role
+        self.api.grant_mutation(task_role, WORKER_MUTATION)
+        self._object_grant(task_role, "WriteArtifacts", "s3:PutObject", "jobs")
+        self._object_grant(task_role, "ReadUploads", "s3:GetObject", "uploads")
+        task_role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ScaleInProtection",
+            actions=["ecs:UpdateTaskProtection"],
+            resources=[self.format_arn(service="ecs", resource="task", resource_name=f"{cluster.cluster_name}/*")],
+        ))
+        _acknowledge(service.task_definition, "AwsSolutions-ECS2", ECS_ENV_REASON)
+        _acknowledge(task_role, f"AwsSolutions-IAM5[Resource::<{self._bucket_id()}.Arn>/jobs/*]", ARTIFACT_KEYS_REASON)
+        _acknowledge(task_role, f"AwsSolutions-IAM5[Resource::<{self._bucket_id()}.Arn>/uploads/*]", ARTIFACT_KEYS_REASON)
+        cluster_id = self.get_logical_id(_cfn(cluster))
+        protection_resource = f"arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<{cluster_id}>/*"
+        _acknowledge(task_role, f"AwsSolutions-IAM5[Resource::{protection_resource}]", TASK_PROTECTION_REASON)
+        if service.task_definition.execution_role is not None:
+            _acknowledge(service.task_definition.execution_role, "AwsSolutions-IAM5[Resource::*]", ECS_EXECUTION_ROLE_REASON)
+        return service
 
     # --- operations --------------------------------------------------------------------------
     def _alarm_topic(self) -> sns.Topic:

@@ -3,6 +3,7 @@ so a Lambda imports boto3 only when it runs in AWS, and the local server never n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,9 @@ from jobcore.service import Services
 from jobcore.settings import Settings
 
 if TYPE_CHECKING:
+    from jobcore.adapters.local_artifacts import LocalArtifactStore
     from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue
+    from jobcore.artifacts import ArtifactStore
     from jobcore.auth import ReporterTrust
     from jobcore.metrics import MetricsSink
     from jobcore.ports import JobQueue
@@ -30,10 +33,16 @@ class LocalBackend:
     queue: SqliteJobQueue
     dead_letter_queue: SqliteJobQueue
     archive: SqliteJobQueue
+    #: The long-task queue (``appsync-jobs worker --queue long`` consumes it; same DLQ).
+    long_queue: SqliteJobQueue | None = None
+    artifacts: LocalArtifactStore | None = None
+    lambda_budget_seconds: int = 870
+    artifact_url_seconds: int = 900
 
     @property
     def queues(self) -> list[SqliteJobQueue]:
-        return [self.queue, self.dead_letter_queue, self.archive]
+        extra = [self.long_queue] if self.long_queue is not None else []
+        return [self.queue, *extra, self.dead_letter_queue, self.archive]
 
 
 def local_backend(settings: Settings) -> LocalBackend:
@@ -50,7 +59,26 @@ def local_backend(settings: Settings) -> LocalBackend:
     )
     # Nothing consumes the archive: messages wait there (14 days on SQS) until redriven.
     archive = SqliteJobQueue(database, LOCAL_ARCHIVE_QUEUE, visibility_timeout=settings.visibility_timeout_seconds)
-    return LocalBackend(database, queue, dlq, archive)
+    from jobcore.adapters.local_artifacts import LocalArtifactStore
+
+    long_queue = SqliteJobQueue(
+        database,
+        LONG_QUEUE_NAME,
+        visibility_timeout=settings.visibility_timeout_seconds,
+        dead_letter=dlq,
+        max_receive_count=settings.max_receive_count,
+    )
+    artifacts = LocalArtifactStore(settings.data_dir, base_url=_server_base(settings.graphql_url))
+    return LocalBackend(database, queue, dlq, archive, long_queue, artifacts, settings.lambda_budget_seconds,
+                        settings.artifact_url_seconds)
+
+
+#: The local long-task queue's name in the SQLite file.
+LONG_QUEUE_NAME = "jobs-long"
+
+
+def _server_base(graphql_url: str | None) -> str:
+    return (graphql_url or "http://127.0.0.1:8000/graphql").removesuffix("/graphql")
 
 
 def local_services(
@@ -62,7 +90,10 @@ def local_services(
 ) -> Services:
     from jobcore.adapters.sqlite import SqliteJobStore
 
-    services = Services(store=SqliteJobStore(backend.database), queue=backend.queue, registry=registry)
+    registry.check_routes(backend.lambda_budget_seconds)
+    services = Services(store=SqliteJobStore(backend.database), queue=backend.queue, registry=registry,
+                        long_queue=backend.long_queue, lambda_budget_seconds=backend.lambda_budget_seconds,
+                        artifacts=backend.artifacts, artifact_url_seconds=backend.artifact_url_seconds)
     if metrics is not None:
         services.metrics = metrics
     if trust is not None:
@@ -83,11 +114,50 @@ def aws_services(settings: Settings, registry: TaskRegistry) -> Services:
         settings.table_name,
         retention_days=settings.retention_days,
     )
-    queue = SqsJobQueue(boto3.client("sqs", region_name=settings.region), settings.queue_url)
-    return Services(
-        store=store, queue=queue, registry=registry, metrics=metrics_from_settings(settings),
-        reporter_trust=settings.reporter_trust(),
-    )
+    sqs = boto3.client("sqs", region_name=settings.region)
+    queue = SqsJobQueue(sqs, settings.queue_url)
+    registry.check_routes(settings.lambda_budget_seconds)
+    return Services(store=store, queue=queue, registry=registry,
+                    metrics=metrics_from_settings(settings), reporter_trust=settings.reporter_trust(),
+                    long_queue=SqsJobQueue(sqs, settings.long_queue_url) if settings.long_queue_url else None,
+                    lambda_budget_seconds=settings.lambda_budget_seconds,
+                    artifacts=artifact_store_from_settings(settings),
+                    artifact_url_seconds=settings.artifact_url_seconds)
+
+
+def artifact_store_from_settings(settings: Settings) -> ArtifactStore | None:
+    """S3 when ``JOBS_ARTIFACT_BUCKET`` is set (cloud), files under the data directory locally."""
+    if settings.backend == "local":
+        from jobcore.adapters.local_artifacts import LocalArtifactStore
+
+        return LocalArtifactStore(settings.data_dir, base_url=_server_base(settings.graphql_url))
+    if not settings.artifact_bucket:
+        return None
+    import boto3
+    from botocore.config import Config
+
+    from jobcore.adapters.s3 import S3ArtifactStore
+
+    def make_client() -> object:
+        # SigV4 and the regional endpoint, so presigned URLs work in every region from the first minute.
+        return boto3.client("s3", region_name=settings.region,
+                            config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+
+    # Built on first use: most resolver calls never touch S3, and an S3 client costs cold-start time.
+    return S3ArtifactStore(_Lazy(make_client), settings.artifact_bucket)
+
+
+class _Lazy:
+    """Stands in for an object until its first attribute is read, then builds it once."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self._make = make
+        self._target: object | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._target is None:
+            self._target = self._make()
+        return getattr(self._target, name)
 
 
 def services_from_settings(settings: Settings, registry: TaskRegistry) -> Services:
@@ -137,7 +207,10 @@ def reporter_from_settings(settings: Settings, *, verify: bool | str = True) -> 
 def queue_for_visibility(settings: Settings, event_source_arn: str) -> JobQueue:
     """The queue a delivery came from, to extend its message's visibility while the task runs."""
     if settings.backend == "local":
-        return local_backend(settings).queue
+        backend = local_backend(settings)
+        if backend.long_queue is not None and event_source_arn.endswith(f":{LONG_QUEUE_NAME}"):
+            return backend.long_queue
+        return backend.queue
     import boto3
 
     from jobcore.adapters.sqs import SqsJobQueue, queue_url_from_arn

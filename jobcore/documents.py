@@ -9,6 +9,7 @@ from __future__ import annotations
 JOB_FIELDS = """
   id type status payload result error { type message } progress message attempts
   cancelRequested version createdAt updatedAt startedAt finishedAt
+  artifacts { name size contentType url expiresAt }
 """
 
 UPDATE_JOB = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from jobcore.errors import UnknownTask, ValidationError
 
@@ -56,6 +56,20 @@ class TaskContext(Protocol):
 
 TaskFn = Callable[[TaskContext], Any]
 
+#: Where a task runs: ``lambda`` (the SQS-triggered worker Lambda, bounded by its timeout) or
+#: ``long`` (the same runner as a long-lived container on ECS Fargate, locally ``worker --queue
+#: long``). ``auto`` derives it from the time limit: whatever cannot finish inside the Lambda
+#: worker's timeout minus its hand-back margin goes to the long queue.
+Route = Literal["auto", "lambda", "long"]
+LAMBDA_ROUTE: Literal["lambda"] = "lambda"
+LONG_ROUTE: Literal["long"] = "long"
+#: The longest time limit a task may declare (12 h: SQS's visibility and the lease's ceiling).
+MAX_TIME_LIMIT_SECONDS = 43_200
+
+
+class TaskLimitTooLong(ValueError):
+    """Raised when a task pinned to the Lambda route declares a time limit the Lambda worker cannot give it."""
+
 
 class PayloadModel(Protocol):
     """Anything with pydantic's ``model_validate`` (kept structural so the core needs no pydantic)."""
@@ -73,6 +87,23 @@ class TaskSpec:
     #: Optional pydantic model validated by submitJob before anything is stored or queued.
     payload_model: type[PayloadModel] | None = None
     description: str = ""
+    #: ``auto`` (by time limit), or pinned to ``lambda``/``long``; see ``route_for``.
+    route: Route = "auto"
+
+    def route_for(self, lambda_budget_seconds: int) -> Literal["lambda", "long"]:
+        """The queue this task's jobs go to, given how long the Lambda worker can run a task
+        (its timeout minus the hand-back margin). The one routing decision every enqueue uses."""
+        if self.route == LONG_ROUTE:
+            return LONG_ROUTE
+        if self.route == LAMBDA_ROUTE:
+            if self.time_limit_seconds > lambda_budget_seconds:
+                raise TaskLimitTooLong(
+                    f"task '{self.name}' is pinned to the Lambda worker but declares time_limit_seconds="
+                    f"{self.time_limit_seconds}; the worker can give a task at most {lambda_budget_seconds} s "
+                    "(its timeout minus the hand-back margin). Lower the limit or route it to 'long'"
+                )
+            return LAMBDA_ROUTE
+        return LAMBDA_ROUTE if self.time_limit_seconds <= lambda_budget_seconds else LONG_ROUTE
 
     def validate_payload(self, payload: Any) -> None:
         if self.payload_model is None:
@@ -109,16 +140,19 @@ class TaskRegistry:
         time_limit_seconds: int = 900,
         payload_model: type[PayloadModel] | None = None,
         description: str = "",
+        route: Route = "auto",
     ) -> Callable[[TaskFn], TaskFn]:
         """Register the decorated function as task ``name``."""
 
         def register(fn: TaskFn) -> TaskFn:
             if name in self._tasks:
                 raise ValueError(f"task '{name}' is registered twice")
-            if not 1 <= time_limit_seconds <= 900:
-                raise ValueError("time_limit_seconds must fit one Lambda invocation (1-900)")
+            if not 1 <= time_limit_seconds <= MAX_TIME_LIMIT_SECONDS:
+                raise ValueError(f"time_limit_seconds must be 1-{MAX_TIME_LIMIT_SECONDS}")
+            if route not in ("auto", LAMBDA_ROUTE, LONG_ROUTE):
+                raise ValueError(f"route must be 'auto', 'lambda' or 'long', not {route!r}")
             self._tasks[name] = TaskSpec(
-                name, fn, time_limit_seconds, payload_model, description or (fn.__doc__ or "").strip()
+                name, fn, time_limit_seconds, payload_model, description or (fn.__doc__ or "").strip(), route
             )
             return fn
 
@@ -130,6 +164,11 @@ class TaskRegistry:
         except KeyError:
             known = ", ".join(sorted(self._tasks)) or "none"
             raise UnknownTask(f"Unknown task type '{name}'. Registered types: {known}") from None
+
+    def check_routes(self, lambda_budget_seconds: int) -> None:
+        """Refuse (at start-up) any task pinned to the Lambda worker whose time limit cannot fit it."""
+        for spec in self._tasks.values():
+            spec.route_for(lambda_budget_seconds)
 
     def names(self) -> list[str]:
         return sorted(self._tasks)

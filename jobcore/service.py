@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jobcore.artifacts import ArtifactStore, PresignedUrl, artifact_key, check_upload_refs, new_upload_ref, upload_key
 from jobcore.auth import Caller, ReporterTrust, ensure_can_read, ensure_can_report
 from jobcore.domain.job import Job, JobFailure, JobStatus, JobUpdate, apply_cancel, apply_update, new_job
 from jobcore.errors import (
@@ -26,17 +27,21 @@ from jobcore.limits import (
     MAX_ERROR_MESSAGE_LENGTH,
     MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_MESSAGE_LENGTH,
+    MAX_OBJECT_BYTES,
     MAX_PAYLOAD_BYTES,
     MAX_RESULT_BYTES,
     MAX_TYPE_LENGTH,
+    check_content_type,
     check_json,
     check_length,
+    check_published_job,
+    check_published_payload,
 )
 from jobcore.metrics import Metric, MetricsSink, NullMetrics, observe_transition, record
 from jobcore.ports import JobQueue, JobStore
-from jobcore.registry import TaskRegistry
+from jobcore.registry import LONG_ROUTE, TaskRegistry
 from jobcore.tracing import current_trace_header
-from jobcore.wire import encode_message
+from jobcore.wire import ArtifactShape, encode_message, format_datetime, job_to_graphql
 
 #: A compare-and-set that keeps losing means heavy contention on one job; give up and let the
 #: caller retry (the error is retryable) rather than spin.
@@ -72,6 +77,13 @@ class Services:
     metrics: MetricsSink = field(default_factory=NullMetrics)
     #: Which IAM callers the resolvers treat as the trusted reporter (empty: none, fail closed).
     reporter_trust: ReporterTrust = field(default_factory=ReporterTrust)
+    #: The long-task queue (Fargate in the cloud, ``worker --queue long`` locally); None: no long route.
+    long_queue: JobQueue | None = None
+    #: The longest task time limit the Lambda worker can honour (``Settings.lambda_budget_seconds``).
+    lambda_budget_seconds: int = 870
+    #: Where artifacts, large results and uploads live (S3 / the local data directory).
+    artifacts: ArtifactStore | None = None
+    artifact_url_seconds: int = 900
 
 
 def submit_job(
@@ -83,7 +95,10 @@ def submit_job(
         raise ValidationError("idempotencyKey must not be blank")
     spec = services.registry.get(job_type)
     check_json("payload", payload, MAX_PAYLOAD_BYTES)
+    check_published_payload(payload)
     spec.validate_payload(payload)
+    check_upload_refs(services.artifacts, caller.principal, payload)
+    queue_for(services, job_type)  # refuse a task no configured worker can run, before storing it
 
     now = services.clock()
     job = new_job(
@@ -109,10 +124,28 @@ def submit_job(
     return _enqueue(services, created.job)
 
 
+def queue_for(services: Services, job_type: str) -> JobQueue:
+    """The queue a job of ``job_type`` goes to - the one routing decision every enqueue (submit,
+    retry, the reaper's requeue) makes: tasks whose time limit exceeds what the Lambda worker can
+    give (its timeout minus the hand-back margin) go to the long queue."""
+    try:
+        route = services.registry.get(job_type).route_for(services.lambda_budget_seconds)
+    except UnknownTask:
+        return services.queue  # the worker fails it as UnknownTaskType
+    if route != LONG_ROUTE:
+        return services.queue
+    if services.long_queue is None:
+        raise ValidationError(
+            f"task '{job_type}' needs the long-task worker (its time limit exceeds the Lambda worker's "
+            f"{services.lambda_budget_seconds} s) but no long queue is configured (JOBS_LONG_QUEUE_URL)"
+        )
+    return services.long_queue
+
+
 def _enqueue(services: Services, job: Job) -> Job:
     try:
         # The submit's trace header rides along, so the worker's trace links to it (jobcore.tracing).
-        services.queue.send(encode_message(job.id), trace_header=current_trace_header())
+        queue_for(services, job.type).send(encode_message(job.id), trace_header=current_trace_header())
     except Exception as exc:
         # Never leave a job PENDING with no message behind it: say it failed, then tell the caller.
         failure = JobUpdate(status=JobStatus.FAILED, error=JobFailure("EnqueueFailed", "the job could not be queued"))
@@ -141,10 +174,13 @@ def update_job(services: Services, caller: Caller, job_id: str, update: JobUpdat
         check_length("error.type", update.error.type, MAX_TYPE_LENGTH)
         check_length("error.message", update.error.message, MAX_ERROR_MESSAGE_LENGTH)
     if update.result is not None:
-        check_json("result", update.result, MAX_RESULT_BYTES)
+        check_json("result", update.result, MAX_RESULT_BYTES * 1000)  # depth; the size rule is the publish budget
 
     def decide(current: Job) -> Job:
-        return apply_update(current, update, services.clock(), deadline_seconds=_deadline_seconds(services, current))
+        new = apply_update(current, update, services.clock(), deadline_seconds=_deadline_seconds(services, current))
+        if new is not current:
+            check_published_job(dict(job_to_graphql(new)))  # never publish an event AppSync would drop
+        return new
 
     return _write(services, job_id, decide)
 
@@ -189,6 +225,41 @@ def requeue(services: Services, job: Job) -> None:
     A PENDING job's place in the stuck index then moves to now, so the reaper looks at it again only
     after another ``requeue_pending_after`` - not on every run while a backlog drains.
     """
-    services.queue.send(encode_message(job.id), trace_header=current_trace_header())
+    queue_for(services, job.type).send(encode_message(job.id), trace_header=current_trace_header())
     if job.status is JobStatus.PENDING:
         services.store.mark_requeued(job, services.clock())
+
+
+# --- artifacts and uploads ------------------------------------------------------------------------
+
+def artifact_links(services: Services, caller: Caller, job: Job) -> list[ArtifactShape]:
+    """The job's artifacts with fresh presigned GET URLs, for a caller who may read the job.
+
+    Only ``job(id)`` mints them: events carry the descriptions with ``url`` null (a URL is a bearer
+    capability; it is minted for a reader on request, never broadcast).
+    """
+    ensure_can_read(caller, job)
+    if services.artifacts is None:
+        return [dict(a) for a in job_to_graphql(job)["artifacts"]]  # type: ignore[misc]
+    links: list[ArtifactShape] = []
+    for artifact in job.artifacts:
+        signed = services.artifacts.presign_get(
+            artifact_key(job.id, artifact.name), expires_in=services.artifact_url_seconds, filename=artifact.name
+        )
+        links.append({"name": artifact.name, "size": artifact.size, "contentType": artifact.content_type,
+                      "url": signed.url, "expiresAt": format_datetime(signed.expires_at)})
+    return links
+
+
+def create_upload(services: Services, caller: Caller, content_type: str, size: int) -> tuple[str, PresignedUrl]:
+    """A reference a payload may name and a presigned PUT URL for it, bound to the caller as owner."""
+    check_content_type(content_type)
+    if not 0 <= size <= MAX_OBJECT_BYTES:
+        raise ValidationError(f"size must be between 0 and {MAX_OBJECT_BYTES} bytes, not {size}")
+    if services.artifacts is None:
+        raise ValidationError("uploads are not configured on this deployment (no artifact store)")
+    ref = new_upload_ref(caller.principal)
+    signed = services.artifacts.presign_put(
+        upload_key(ref), content_type=content_type, size=size, expires_in=services.artifact_url_seconds
+    )
+    return ref, signed

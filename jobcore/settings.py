@@ -72,6 +72,21 @@ class Settings:
         if self.backend == "local" and self.access_key_id:
             principals = frozenset({local_iam_principal(self.access_key_id)})
         return ReporterTrust(role_names=self.trusted_reporter_roles, principals=principals)
+    #: The worker Lambda's timeout (the stack sets it on every function), for routing and the registry check.
+    lambda_timeout_seconds: int = 900
+    #: How long before the Lambda's end an attempt is stopped and handed back (report + release).
+    handback_margin_seconds: int = 30
+    #: The long-task queue (consumed by the Fargate worker; locally a second SQLite queue).
+    long_queue_url: str | None = None
+    #: S3 bucket for artifacts and large results (locally: files under ``data_dir/artifacts``).
+    artifact_bucket: str | None = None
+    #: Lifetime of presigned artifact/upload URLs.
+    artifact_url_seconds: int = 900
+
+    @property
+    def lambda_budget_seconds(self) -> int:
+        """The longest task time limit the Lambda worker can honour: its timeout minus the margin."""
+        return max(1, self.lambda_timeout_seconds - self.handback_margin_seconds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,4 +113,9 @@ class Settings:
             secret_access_key=env.get("APPSYNC_JOBS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY) if local else None,
             trusted_reporter_roles=ReporterTrust.from_setting(env.get("JOBS_TRUSTED_REPORTER_ROLES")).role_names,
             dlq_archive_url=env.get("JOBS_DLQ_ARCHIVE_URL") or None,
+            lambda_timeout_seconds=int(env.get("JOBS_LAMBDA_TIMEOUT_SECONDS", "900")),
+            handback_margin_seconds=int(env.get("JOBS_HANDBACK_MARGIN_SECONDS", "30")),
+            long_queue_url=env.get("JOBS_LONG_QUEUE_URL"),
+            artifact_bucket=env.get("JOBS_ARTIFACT_BUCKET"),
+            artifact_url_seconds=int(env.get("JOBS_ARTIFACT_URL_SECONDS", "900")),
         )

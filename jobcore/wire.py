@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from jobcore.domain.job import Job, JobFailure, JobStatus, JobUpdate
+from jobcore.domain.job import Artifact, Job, JobFailure, JobStatus, JobUpdate
 from jobcore.errors import ValidationError
 
 MESSAGE_VERSION = 1
@@ -19,6 +19,16 @@ MESSAGE_VERSION = 1
 class JobErrorShape(TypedDict):
     type: str
     message: str
+
+
+class ArtifactShape(TypedDict):
+    """An ``Artifact``: ``url``/``expiresAt`` are minted per reader by ``job(id)``, null elsewhere."""
+
+    name: str
+    size: int
+    contentType: str
+    url: str | None
+    expiresAt: str | None
 
 
 class JobShape(TypedDict):
@@ -39,6 +49,7 @@ class JobShape(TypedDict):
     updatedAt: str
     startedAt: str | None
     finishedAt: str | None
+    artifacts: list[ArtifactShape]
 
 
 def format_datetime(value: datetime) -> str:
@@ -75,7 +86,31 @@ def job_to_graphql(job: Job) -> JobShape:
         "updatedAt": format_datetime(job.updated_at),
         "startedAt": format_optional_datetime(job.started_at),
         "finishedAt": format_optional_datetime(job.finished_at),
+        "artifacts": [artifact_to_graphql(a) for a in job.artifacts],
     }
+
+
+def artifact_to_graphql(artifact: Artifact) -> ArtifactShape:
+    return {"name": artifact.name, "size": artifact.size, "contentType": artifact.content_type,
+            "url": None, "expiresAt": None}
+
+
+def artifacts_from_graphql(items: Any) -> tuple[Artifact, ...]:
+    """``[ArtifactInput]`` (or stored artifact shapes) as domain artifacts, validated."""
+    from jobcore.limits import check_artifacts
+
+    if not isinstance(items, list):
+        raise ValidationError("artifacts must be a list")
+    artifacts = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValidationError("each artifact must be an object with name, size and contentType")
+        try:
+            artifacts.append(Artifact(str(item["name"]), int(item["size"]), str(item["contentType"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(f"malformed artifact: {exc}") from exc
+    check_artifacts(artifacts)
+    return tuple(artifacts)
 
 
 def job_from_graphql(data: dict[str, Any]) -> JobShape:
@@ -119,4 +154,5 @@ def update_from_graphql(fields: dict[str, Any]) -> JobUpdate:
         result=fields.get("result"),
         error=JobFailure(str(error["type"]), str(error["message"])) if error else None,
         lease_seconds=fields.get("leaseSeconds"),
+        artifacts=artifacts_from_graphql(fields["artifacts"]) if fields.get("artifacts") is not None else None,
     )

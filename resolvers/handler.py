@@ -20,7 +20,7 @@ from jobcore.errors import JobsError, ValidationError
 from jobcore.service import Services
 from jobcore.settings import Settings
 from jobcore.tracing import current_trace_header, trace_root
-from jobcore.wire import JobShape, job_to_graphql, update_from_graphql
+from jobcore.wire import JobShape, format_datetime, job_to_graphql, update_from_graphql
 from resolvers.envelope import wrap_error
 from worker.tasks import load_registry
 
@@ -67,7 +67,20 @@ def _job_id_of(event: dict[str, Any]) -> str | None:
 
 @app.resolver(type_name="Query", field_name="job")
 def job(id: str) -> JobShape:
-    return job_to_graphql(service.get_job(services(), _caller(), id))
+    caller = _caller()
+    found = service.get_job(services(), caller, id)
+    shape = job_to_graphql(found)
+    if found.artifacts:  # fresh presigned URLs for this reader, on every read
+        shape["artifacts"] = service.artifact_links(services(), caller, found)
+    return shape
+
+
+@app.resolver(type_name="Mutation", field_name="createUpload")
+def create_upload(contentType: str, size: float) -> dict[str, Any]:
+    if not isinstance(size, (int, float)) or size != int(size):
+        raise ValidationError("size must be a whole number of bytes")
+    ref, signed = service.create_upload(services(), _caller(), contentType, int(size))
+    return {"ref": ref, "url": signed.url, "headers": signed.headers, "expiresAt": format_datetime(signed.expires_at)}
 
 
 @app.resolver(type_name="Subscription", field_name="onJobUpdated")

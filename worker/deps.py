@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from jobcore.artifacts import ArtifactStore
 from jobcore.errors import JobsError
 from jobcore.metrics import Metric, MetricsSink, NullMetrics, record
 from jobcore.ports import JobQueue
@@ -41,6 +42,8 @@ class WorkerDeps:
     metrics: MetricsSink = field(default_factory=NullMetrics)
     #: Where the dead-letter consumer copies each dead letter before failing its job (None: no copy).
     archive: JobQueue | None = None
+    #: Where tasks save artifacts and large results go (S3 / the local data directory).
+    artifacts: ArtifactStore | None = None
 
     def visibility_extender(self, event_source_arn: str, receipt_handle: str) -> Callable[[int], None]:
         queue = self.queue_for(event_source_arn)
@@ -68,18 +71,27 @@ def deps() -> WorkerDeps:
     if _deps is None:
         import functools
 
-        from jobcore.bootstrap import dead_letter_archive, metrics_from_settings, queue_for_visibility, reporter_from_settings
+        from jobcore.bootstrap import (
+            artifact_store_from_settings,
+            dead_letter_archive,
+            metrics_from_settings,
+            queue_for_visibility,
+            reporter_from_settings,
+        )
         from worker.tasks import load_registry
 
         settings = Settings.from_env()
+        registry = load_registry(settings.task_modules)
+        registry.check_routes(settings.lambda_budget_seconds)
         _deps = WorkerDeps(
             reporter=reporter_from_settings(settings),
-            registry=load_registry(settings.task_modules),
+            registry=registry,
             settings=settings,
             queue_for=functools.cache(lambda arn: queue_for_visibility(settings, arn)),
             runner=RunnerConfig.from_settings(settings),
             metrics=metrics_from_settings(settings),
             archive=dead_letter_archive(settings),
+            artifacts=artifact_store_from_settings(settings),
         )
     return _deps
 

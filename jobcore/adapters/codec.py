@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from jobcore.domain.job import Job, JobFailure, JobStatus
+from jobcore.domain.job import Artifact, Job, JobFailure, JobStatus
 from jobcore.table_schema import STUCK_INDEX_SHARDS
 from jobcore.wire import (
     format_datetime,
@@ -59,6 +59,9 @@ def job_from_record(record: dict[str, Any]) -> Job:
         lease_token=record.get("leaseToken"),
         lease_expires_at=parse_optional_datetime(record.get("leaseExpiresAt")),
         deadline_at=parse_optional_datetime(record.get("deadlineAt")),
+        artifacts=tuple(
+            Artifact(a["name"], int(a["size"]), a["contentType"]) for a in record.get("artifacts") or ()
+        ),
     )
 
 

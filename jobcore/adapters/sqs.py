@@ -38,9 +38,11 @@ def queue_url_from_arn(arn: str) -> str:
 
 
 class SqsJobQueue(JobQueue):
-    def __init__(self, client: Any, queue_url: str) -> None:
+    def __init__(self, client: Any, queue_url: str, *, wait_seconds: int = 0) -> None:
         self.client = client
         self.queue_url = queue_url
+        #: Long polling (ReceiveMessage WaitTimeSeconds) for consumers that poll, like the long worker.
+        self.wait_seconds = wait_seconds
 
     def _send(self, body: str, delay_seconds: int, attributes: dict[str, str], trace_header: str | None) -> str:
         kwargs: dict[str, Any] = {"QueueUrl": self.queue_url, "MessageBody": body, "DelaySeconds": delay_seconds}
@@ -66,6 +68,8 @@ class SqsJobQueue(JobQueue):
         }
         if visibility_timeout is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout
+        if self.wait_seconds:
+            kwargs["WaitTimeSeconds"] = self.wait_seconds
         try:
             reply = self.client.receive_message(**kwargs)
         except ClientError as exc:

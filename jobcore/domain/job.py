@@ -53,6 +53,16 @@ class JobFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class Artifact:
+    """A file a task saved (or a result too large to publish), kept in the artifact store under
+    ``jobs/<job id>/<name>``. The job records only this description; URLs are minted per reader."""
+
+    name: str
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     id: str
     type: str
@@ -75,6 +85,8 @@ class Job:
     lease_expires_at: datetime | None = None
     #: When a RUNNING job is given up as TimedOut by the reaper (task time limit + grace).
     deadline_at: datetime | None = None
+    #: Files the task saved, reported with its outcome.
+    artifacts: tuple[Artifact, ...] = ()
 
     @property
     def is_terminal(self) -> bool:
@@ -95,6 +107,8 @@ class JobUpdate:
     result: Any = None
     error: JobFailure | None = None
     lease_seconds: int | None = None
+    #: Artifacts the attempt saved; accepted with a terminal status (they describe its outcome).
+    artifacts: tuple[Artifact, ...] | None = None
 
 
 def new_job(
@@ -224,6 +238,8 @@ def _finish(job: Job, update: JobUpdate, now: datetime, target: JobStatus) -> Jo
         outcome = {"error": update.error or JobFailure("TaskError", "the task failed")}
     else:
         outcome = {}
+    if update.artifacts is not None:
+        outcome["artifacts"] = update.artifacts
     return _touch(
         job,
         now,

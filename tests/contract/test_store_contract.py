@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from jobcore.adapters.sqlite import SqliteJobStore
-from jobcore.domain.job import Job, JobFailure, JobStatus, JobUpdate, apply_cancel, apply_update, new_job
+from jobcore.domain.job import Artifact, Job, JobFailure, JobStatus, JobUpdate, apply_cancel, apply_update, new_job
 from jobcore.errors import TransitionConflict, ValidationError
 from jobcore.ports import JobStore
 
@@ -65,6 +65,7 @@ def full_job() -> Job:
         lease_token="lease-token-1",
         lease_expires_at=T0 + timedelta(seconds=31, milliseconds=999),
         deadline_at=T0 + timedelta(minutes=16),
+        artifacts=(Artifact("result.json", 5_000_000_123, "application/json"), Artifact("resume.csv", 0, "text/csv; charset=utf-8")),
     )
 
 

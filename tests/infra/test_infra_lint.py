@@ -81,4 +81,4 @@ class TestCfnLint:
 
 
 def test_root_fields_cover_the_lambda_backed_operations_and_the_subscribe_check() -> None:
-    assert {f for _, f in ROOT_FIELDS} == {"job", "submitJob", "cancelJob", "updateJob", "onJobUpdated"}
+    assert {f for _, f in ROOT_FIELDS} == {"job", "submitJob", "cancelJob", "updateJob", "createUpload", "onJobUpdated"}

@@ -176,7 +176,7 @@ class TestFunctions:
 
     def test_every_log_group_has_a_retention(self, dev: Any) -> None:
         groups = dev.resources("AWS::Logs::LogGroup")
-        assert len(groups) == 5  # four functions + the API
+        assert len(groups) == 7  # four functions + the API + the long worker + its VPC's flow logs
         assert all(g["Properties"].get("RetentionInDays") == 30 for g in groups.values())
 
     @pytest.mark.parametrize("handler", HANDLERS)
@@ -298,7 +298,8 @@ class TestLeastPrivilege:
 
     def test_resolvers_may_send_to_the_job_queue(self, dev: Any) -> None:
         queue = f"<{dev.logical_id(dev.stack.queue)}.Arn>"
-        assert dev.resources_for(dev.stack.resolvers_fn, "sqs:SendMessage") == [queue]
+        long_queue = f"<{dev.logical_id(dev.stack.long_queue)}.Arn>"
+        assert dev.resources_for(dev.stack.resolvers_fn, "sqs:SendMessage") == [queue, long_queue]
 
     def test_worker_may_extend_visibility_for_heartbeats(self, dev: Any) -> None:
         queue = f"<{dev.logical_id(dev.stack.queue)}.Arn>"
@@ -313,7 +314,8 @@ class TestLeastPrivilege:
         assert dev.resources_for(fn, "dynamodb:Query") == [f"{table}/index/{table_schema.STUCK_INDEX}"]
         assert dev.resources_for(fn, "dynamodb:GetItem") == [table]
         assert dev.resources_for(fn, "dynamodb:UpdateItem") == [table]
-        assert dev.resources_for(fn, "sqs:SendMessage") == [f"<{dev.logical_id(dev.stack.queue)}.Arn>"]
+        assert dev.resources_for(fn, "sqs:SendMessage") == [
+            f"<{dev.logical_id(dev.stack.queue)}.Arn>", f"<{dev.logical_id(dev.stack.long_queue)}.Arn>"]
 
     def test_dlq_consumer_touches_no_table_and_sends_only_to_the_archive(self, dev: Any) -> None:
         actions = dev.actions(dev.stack.dlq_fn)
@@ -414,7 +416,7 @@ class TestApi:
     def test_every_root_field_of_the_schema_has_a_resolver_and_nothing_else(self, dev: Any) -> None:
         graphql = pytest.importorskip("graphql")
         prelude = (
-            "scalar AWSJSON\nscalar AWSDateTime\n"
+            "scalar AWSJSON\nscalar AWSDateTime\nscalar AWSURL\n"
             + "\n".join(f"directive @{d} on OBJECT | FIELD_DEFINITION" for d in ("aws_api_key", "aws_iam", "aws_cognito_user_pools"))
             + "\ndirective @aws_subscribe(mutations: [String]) on FIELD_DEFINITION\n"
         )
@@ -464,11 +466,11 @@ class TestAlarms:
 
     def test_without_a_topic_alarms_have_no_actions(self, dev: Any) -> None:
         assert not dev.resources("AWS::SNS::Topic")
-        assert all("AlarmActions" not in a["Properties"] for a in dev.resources("AWS::CloudWatch::Alarm").values())
+        assert all("AlarmActions" not in a["Properties"] for a in operational_alarms(dev))
 
     def test_with_the_topic_flag_every_alarm_notifies_it(self, prod: Any) -> None:
         topic_id = prod.logical_id(prod.stack.alarm_topic)
-        alarms = prod.resources("AWS::CloudWatch::Alarm").values()
+        alarms = operational_alarms(prod)
         assert len(alarms) == len(prod.stack.alarms) == 14
         assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic_id}] for a in alarms)
         prod.template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"})
@@ -542,3 +544,12 @@ class TestStages:
 
     def test_prod_retains_its_logs(self, prod: Any) -> None:
         assert all(g["DeletionPolicy"] == "Retain" for g in prod.resources("AWS::Logs::LogGroup").values())
+
+
+def operational_alarms(synth: Any) -> list[dict[str, Any]]:
+    """The stack's own alarms, without the long worker's step-scaling alarms (their actions are scaling policies)."""
+    policies = set(synth.resources("AWS::ApplicationAutoScaling::ScalingPolicy"))
+    return [
+        a for a in synth.resources("AWS::CloudWatch::Alarm").values()
+        if not any(isinstance(action, dict) and action.get("Ref") in policies for action in a["Properties"].get("AlarmActions", []))
+    ]

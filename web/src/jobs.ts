@@ -2,6 +2,15 @@
 
 export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
+/** A file of a job; `url` is minted by job(id) for its reader and is null in subscription events. */
+export interface Artifact {
+  name: string;
+  size: number;
+  contentType: string;
+  url: string | null;
+  expiresAt: string | null;
+}
+
 export interface Job {
   id: string;
   type: string;
@@ -18,6 +27,7 @@ export interface Job {
   updatedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  artifacts?: Artifact[] | null;
 }
 
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -28,7 +38,7 @@ export const isTerminal = (job: Job): boolean => TERMINAL.has(job.status);
 // so cancelJob must select all of them too or subscribers would get a partial job.
 const JOB_FIELDS = `
   id type status payload result error { type message } progress message attempts cancelRequested
-  version createdAt updatedAt startedAt finishedAt`;
+  version createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
 
 export const SUBMIT_JOB = `mutation SubmitJob($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
 export const CANCEL_JOB = `mutation CancelJob($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`;
@@ -80,4 +90,19 @@ export function elapsedMs(job: Job, now: number): number {
   const start = Date.parse(job.createdAt);
   const end = job.finishedAt ? Date.parse(job.finishedAt) : now;
   return Number.isFinite(start) && Number.isFinite(end) ? end - start : 0;
+}
+
+/** True when the job lists artifacts whose links have not been fetched yet (events carry no URLs). */
+export const needsLinks = (job: Job): boolean => (job.artifacts ?? []).some((a) => !a.url);
+
+export function formatBytes(size: number): string {
+  if (size < 1024) return `${size} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = size / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
 }

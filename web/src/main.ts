@@ -25,6 +25,7 @@ import {
   SUBMIT_JOB,
   describeError,
   isTerminal,
+  needsLinks,
   type Job,
 } from './jobs';
 import { JobStore, type Entry } from './store';
@@ -105,7 +106,15 @@ function apply(job: Job | null | undefined): void {
     announce(`${label(job)} is ${job.status}${detail}`);
   }
   if (isTerminal(job)) unfollow(job.id);
+  // Events describe artifacts without URLs (a URL is minted per reader): read the job once for its links.
+  if (isTerminal(job) && needsLinks(job) && !linked.has(job.id)) {
+    linked.add(job.id);
+    void resync(job.id);
+  }
 }
+
+/** Jobs whose artifact links were already fetched once (so a job without a store does not loop). */
+const linked = new Set<string>();
 
 function follow(id: string): void {
   const entry = store.entries.get(id);

@@ -1,5 +1,5 @@
 // One job's card: built once with DOM APIs (no innerHTML: payloads and results are untrusted text), then updated.
-import { elapsedMs, formatDuration, isTerminal, prettyJson, type JobStatus } from './jobs';
+import { elapsedMs, formatBytes, formatDuration, isTerminal, prettyJson, type JobStatus } from './jobs';
 import type { Entry } from './store';
 
 // Status is always spelled out, with a symbol, so it reads without colour.
@@ -38,6 +38,8 @@ export class JobView {
   private readonly elapsed = el('time', { className: 'elapsed' });
   private readonly result = el('pre', { className: 'result', tabIndex: 0 });
   private readonly resultBox: HTMLElement;
+  private readonly artifactList = el('ul', { className: 'artifacts' });
+  private readonly artifactBox: HTMLElement;
   private readonly error = el('p', { className: 'job-error' });
   private readonly note = el('p', { className: 'note' });
   private readonly cancelButton: HTMLButtonElement;
@@ -56,6 +58,7 @@ export class JobView {
     this.removeButton = el('button', { type: 'button', className: 'secondary remove' }, 'Remove', hidden(` ${label} from the list`));
     this.removeButton.addEventListener('click', () => actions.remove(id));
     this.resultBox = el('div', { className: 'result-box' }, el('h4', { textContent: 'Result' }), this.result);
+    this.artifactBox = el('div', { className: 'artifact-box' }, el('h4', { textContent: 'Files' }), this.artifactList);
 
     const title = el('h3', { id: `${dom}-title` }, el('span', { className: 'type', textContent: type }), ' ',
       el('code', { title: id, textContent: shortId(id) }), hidden(' status:'), ' ', this.badge);
@@ -67,6 +70,7 @@ export class JobView {
         this.message,
         el('p', { className: 'timing' }, 'Elapsed ', this.elapsed, ' · id ', el('code', { className: 'full-id', textContent: id })),
         this.resultBox,
+        this.artifactBox,
         this.error,
         this.note,
         el('div', { className: 'job-actions' }, this.cancelButton, this.removeButton)));
@@ -99,6 +103,11 @@ export class JobView {
 
     this.result.textContent = prettyJson(job.result);
     this.resultBox.hidden = job.result === null;
+    const artifacts = job.artifacts ?? [];
+    this.artifactList.replaceChildren(...artifacts.map((a) => el('li', {},
+      a.url ? el('a', { href: a.url, download: a.name, textContent: a.name }) : el('span', { textContent: a.name }),
+      ` (${formatBytes(a.size)}, ${a.contentType})`)));
+    this.artifactBox.hidden = artifacts.length === 0;
     this.error.textContent = job.error ? `Error: ${job.error.type}: ${job.error.message}` : '';
     this.error.hidden = !job.error;
 

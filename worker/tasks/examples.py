@@ -17,7 +17,7 @@ class SleepPayload(BaseModel):
     steps: int = Field(default=10, ge=1, le=1000)
 
 
-@task("sleep", payload_model=SleepPayload, time_limit_seconds=900)
+@task("sleep", payload_model=SleepPayload, time_limit_seconds=870)
 def sleep_task(ctx: TaskContext) -> dict[str, Any]:
     """Waits ``seconds`` in ``steps`` slices, reporting progress and honouring cancellation - the demo task."""
     args = SleepPayload.model_validate(ctx.payload or {})
@@ -32,7 +32,7 @@ class ReportPayload(BaseModel):
     limit: int = Field(default=200_000, ge=2, le=20_000_000)
 
 
-@task("report", payload_model=ReportPayload, time_limit_seconds=900)
+@task("report", payload_model=ReportPayload, time_limit_seconds=870)
 def prime_report(ctx: TaskContext) -> dict[str, Any]:
     """CPU-bound: counts the primes below ``limit`` with a segmented sieve, reporting progress per segment."""
     args = ReportPayload.model_validate(ctx.payload or {})
