@@ -1,4 +1,4 @@
-"""``JobsClient``: submit, get, cancel, subscribe and wait - over gql's AppSync transports.
+"""``JobsClient``: submit, get, list, cancel, retry, subscribe and wait - over gql's AppSync transports.
 
 Queries and mutations go over HTTP (``AIOHTTPTransport``), subscriptions over the AppSync real-time
 socket (``AppSyncWebsocketsTransport``), both with the same AppSync auth object, exactly as against
@@ -27,7 +27,7 @@ from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from gql.transport.exceptions import TransportClosed, TransportError, TransportQueryError
 
 from client.config import ClientConfig
-from client.models import Job
+from client.models import Job, JobPage, JobStatus
 
 _DOCUMENT = (Path(__file__).parent / "operations" / "jobs.graphql").read_text()
 
@@ -43,6 +43,10 @@ class JobsApiError(Exception):
 
 
 _PARSED = gql(_DOCUMENT).document
+
+
+#: The root field each subscription operation answers with.
+_FIELDS = {"OnJobUpdated": "onJobUpdated", "OnMyJobsUpdated": "onMyJobsUpdated"}
 
 
 def _operation(name: str, variables: dict[str, Any]) -> GraphQLRequest:
@@ -134,8 +138,61 @@ class JobsClient:
         data = await self._execute("CancelJob", {"id": job_id})
         return Job.from_wire(data["cancelJob"])
 
+    async def retry(self, job_id: str) -> Job:
+        """Run a FAILED or CANCELLED job again (same id, a new attempt); a PENDING one comes back unchanged."""
+        data = await self._execute("RetryJob", {"id": job_id})
+        return Job.from_wire(data["retryJob"])
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        job_type: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> JobPage:
+        """One page of the caller's own jobs, newest first (the server's default limit is 20, at most 100)."""
+        variables: dict[str, Any] = {}
+        if status is not None:
+            variables["status"] = JobStatus(status).value
+        if job_type is not None:
+            variables["type"] = job_type
+        if limit is not None:
+            variables["limit"] = limit
+        if next_token is not None:
+            variables["nextToken"] = next_token
+        data = await self._execute("ListJobs", variables)
+        return JobPage.from_wire(data["listJobs"])
+
+    async def iter_jobs(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        job_type: str | None = None,
+        page_size: int | None = None,
+        next_token: str | None = None,
+    ) -> AsyncGenerator[Job, None]:
+        """Every one of the caller's jobs (from ``next_token`` on), newest first, following ``nextToken``."""
+        token = next_token
+        while True:
+            page = await self.list_jobs(status=status, job_type=job_type, limit=page_size, next_token=token)
+            for job in page.items:
+                yield job
+            token = page.next_token
+            if not token:
+                return
+
     @contextlib.asynccontextmanager
-    async def _subscription(self, job_id: str) -> AsyncIterator[tuple[AsyncIterator[Job], asyncio.Event]]:
+    async def subscription(
+        self, operation: str, variables: dict[str, Any] | None = None,
+    ) -> AsyncIterator[tuple[AsyncIterator[Job], asyncio.Event]]:
+        """A live subscription (``OnJobUpdated`` or ``OnMyJobsUpdated``) and an event set on its ``start_ack``.
+
+        The start is sent when the iterator is first awaited; callers that must not miss anything
+        between a query and the first event wait for the event, then query (see ``wait`` and the
+        CLI's ``watch``).
+        """
+        field = _FIELDS[operation]
         transport = _AckingTransport(
             url=self.config.websocket_url,
             auth=self._auth(),
@@ -144,10 +201,11 @@ class JobsClient:
         async with Client(transport=transport) as session:
 
             async def jobs() -> AsyncGenerator[Job, None]:
-                updates = session.subscribe(_operation("OnJobUpdated", {"id": job_id}))
+                updates = session.subscribe(_operation(operation, variables or {}))
                 try:
                     async for data in updates:
-                        yield Job.from_wire(data["onJobUpdated"])
+                        if data.get(field) is not None:
+                            yield Job.from_wire(data[field])
                 except TransportQueryError as exc:
                     raise _api_error(exc) from exc
                 finally:
@@ -164,6 +222,20 @@ class JobsClient:
                 # keeps gql's listener alive, and gql's close waits its whole 10 s close_timeout.
                 with contextlib.suppress(Exception):
                     await updates.aclose()
+
+    def _subscription(self, job_id: str) -> contextlib.AbstractAsyncContextManager[
+        tuple[AsyncIterator[Job], asyncio.Event]
+    ]:
+        return self.subscription("OnJobUpdated", {"id": job_id})
+
+    async def subscribe_mine(self) -> AsyncGenerator[Job, None]:
+        """Every change to any of the caller's own jobs (``onMyJobsUpdated``), until you stop iterating.
+
+        The server derives "mine" from the credentials; there is no argument to forge.
+        """
+        async with self.subscription("OnMyJobsUpdated") as (jobs, _):
+            async for job in jobs:
+                yield job
 
     async def subscribe(self, job_id: str) -> AsyncGenerator[Job, None]:
         """Every update of the job, as published by ``updateJob``/``cancelJob``, until you stop iterating."""
