@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 logger = logging.getLogger("appsync_jobs.devserver.pubsub")
@@ -120,15 +120,19 @@ def _offer(queue: EventQueue, event: dict[str, Any], waiting: list[EventQueue], 
 
 
 class _Subscriber:
-    __slots__ = ("filters", "others", "queue")
+    __slots__ = ("filters", "others", "predicate", "queue")
 
-    def __init__(self, filters: Mapping[str, Any]) -> None:
+    def __init__(self, filters: Mapping[str, Any], predicate: Callable[[Mapping[str, Any]], bool] | None) -> None:
         self.filters = filters
         #: The filters besides "id" (subscribers found by their id need only these checked).
         self.others = tuple((name, value) for name, value in filters.items() if name != "id" and value is not OMITTED)
+        #: The filter the subscription resolver set at subscribe time (AppSync enhanced filtering).
+        self.predicate = predicate
         self.queue = EventQueue()
 
     def matches(self, event: Mapping[str, Any]) -> bool:
+        if self.predicate is not None and not self.predicate(event):
+            return False
         return all(value is OMITTED or event.get(name) == value for name, value in self.filters.items())
 
 
@@ -148,6 +152,8 @@ class PubSub:
             # Its id filter equals the event's id (that is how it was found); check any others.
             if subscriber.others and not all(event.get(name) == value for name, value in subscriber.others):
                 continue
+            if subscriber.predicate is not None and not subscriber.predicate(event):
+                continue
             queue = subscriber.queue
             items = queue._items
             if len(items) < queue.maxsize or queue.maxsize <= 0:  # _offer, inlined: the one hot loop
@@ -165,9 +171,18 @@ class PubSub:
             _wake_all_soon(waiting)
         return delivered
 
-    def open(self, subscription_field: str, filters: Mapping[str, Any]) -> EventStream:
-        """Register a subscriber now and return its event stream; ``aclose`` unregisters it."""
-        subscriber = _Subscriber(dict(filters))
+    def open(
+        self,
+        subscription_field: str,
+        filters: Mapping[str, Any],
+        predicate: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> EventStream:
+        """Register a subscriber now and return its event stream; ``aclose`` unregisters it.
+
+        ``filters`` are argument filters (equality on same-named fields); ``predicate`` is the filter
+        the subscription resolver set (``devserver.subscription_filter``). An event must pass both.
+        """
+        subscriber = _Subscriber(dict(filters), predicate)
         key = (subscription_field, filters.get("id", OMITTED))
         bucket = self._by_id[key] if key[1] is not OMITTED else self._subscribers[subscription_field]
         bucket.add(subscriber)

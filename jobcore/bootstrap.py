@@ -4,11 +4,15 @@ so a Lambda imports boto3 only when it runs in AWS, and the local server never n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobcore.registry import TaskRegistry
 from jobcore.service import Services
 from jobcore.settings import Settings
+
+#: The local nextToken signing key, in the data directory (created on first use, mode 0600).
+PAGINATION_KEY_FILE = "pagination.key"
 
 if TYPE_CHECKING:
     from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue
@@ -23,6 +27,7 @@ class LocalBackend:
     database: SqliteDatabase
     queue: SqliteJobQueue
     dead_letter_queue: SqliteJobQueue
+    data_dir: Path
 
 
 def local_backend(settings: Settings) -> LocalBackend:
@@ -37,13 +42,19 @@ def local_backend(settings: Settings) -> LocalBackend:
         dead_letter=dlq,
         max_receive_count=settings.max_receive_count,
     )
-    return LocalBackend(database, queue, dlq)
+    return LocalBackend(database, queue, dlq, settings.data_dir)
 
 
 def local_services(backend: LocalBackend, registry: TaskRegistry) -> Services:
+    from jobcore.adapters.pagination_keys import FileKey
     from jobcore.adapters.sqlite import SqliteJobStore
 
-    return Services(store=SqliteJobStore(backend.database), queue=backend.queue, registry=registry)
+    return Services(
+        store=SqliteJobStore(backend.database),
+        queue=backend.queue,
+        registry=registry,
+        pagination_key=FileKey(backend.data_dir / PAGINATION_KEY_FILE),
+    )
 
 
 def aws_services(settings: Settings, registry: TaskRegistry) -> Services:
@@ -60,7 +71,12 @@ def aws_services(settings: Settings, registry: TaskRegistry) -> Services:
         retention_days=settings.retention_days,
     )
     queue = SqsJobQueue(boto3.client("sqs", region_name=settings.region), settings.queue_url)
-    return Services(store=store, queue=queue, registry=registry)
+    pagination_key = None
+    if settings.pagination_secret_arn:
+        from jobcore.adapters.pagination_keys import SecretsManagerKey
+
+        pagination_key = SecretsManagerKey(settings.pagination_secret_arn)
+    return Services(store=store, queue=queue, registry=registry, pagination_key=pagination_key)
 
 
 def services_from_settings(settings: Settings, registry: TaskRegistry) -> Services:

@@ -38,6 +38,8 @@ class Settings:
     access_key_id: str | None = None
     secret_access_key: str | None = None
     session_token: str | None = None
+    #: Secrets Manager secret whose value signs listJobs' nextToken (cloud; locally a file in data_dir).
+    pagination_secret_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +64,5 @@ class Settings:
             task_modules=tuple(m.strip() for m in env.get("APPSYNC_JOBS_TASK_MODULES", "").split(",") if m.strip()),
             access_key_id=env.get("APPSYNC_JOBS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID) if local else None,
             secret_access_key=env.get("APPSYNC_JOBS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY) if local else None,
+            pagination_secret_arn=env.get("JOBS_PAGINATION_SECRET_ARN") or None,
         )

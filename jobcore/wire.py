@@ -35,6 +35,7 @@ class JobShape(TypedDict):
     attempts: int
     cancelRequested: bool
     version: int
+    owner: str
     createdAt: str
     updatedAt: str
     startedAt: str | None
@@ -71,6 +72,7 @@ def job_to_graphql(job: Job) -> JobShape:
         "attempts": job.attempts,
         "cancelRequested": job.cancel_requested,
         "version": job.version,
+        "owner": job.owner,
         "createdAt": format_datetime(job.created_at),
         "updatedAt": format_datetime(job.updated_at),
         "startedAt": format_optional_datetime(job.started_at),

@@ -64,5 +64,7 @@ def stuck_marker(job: Job) -> tuple[str, str] | None:
     if job.status is JobStatus.RUNNING and job.deadline_at is not None:
         return job.status.value, format_datetime(job.deadline_at)
     if job.status is JobStatus.PENDING:
-        return job.status.value, format_datetime(job.created_at)
+        # Since when it has been PENDING: its creation, or the retry that queued it again (a retried
+        # job is as fresh as a new one; its old creation time must not make the reaper re-enqueue it).
+        return job.status.value, format_datetime(job.updated_at)
     return None

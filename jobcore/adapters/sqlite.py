@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobcore.adapters.codec import job_from_record, job_to_record, stuck_marker
-from jobcore.domain.job import Job
+from jobcore.domain.job import Job, JobStatus
 from jobcore.errors import QueueError, TransitionConflict, ValidationError
-from jobcore.ports import CreateResult, JobQueue, JobStore, ReceivedMessage
+from jobcore.ports import CreateResult, JobQueue, JobStore, Page, ReceivedMessage, listing_position
 from jobcore.wire import format_datetime
 
 _SCHEMA = """
@@ -32,7 +32,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     version INTEGER NOT NULL,
     stuck_status TEXT,
     stuck_at TEXT,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    status TEXT,
+    type TEXT,
+    position TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
@@ -50,6 +53,19 @@ CREATE INDEX IF NOT EXISTS messages_visible ON messages(queue, visible_at);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
 """
 
+#: listJobs' indexes (created after ``_LISTING_COLUMNS`` exist, so a file from before them upgrades).
+#: ``position`` is ``<createdAt>#<id>`` (``jobcore.ports.listing_position``): unique and time-ordered,
+#: so "newest first, after this one" is one range of one index, with or without a status.
+_LISTING_INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, position DESC);
+CREATE INDEX IF NOT EXISTS jobs_by_owner_status ON jobs(owner, status, position DESC);
+"""
+_LISTING_COLUMNS = {
+    "status": "json_extract(record, '$.status')",
+    "type": "json_extract(record, '$.type')",
+    "position": "json_extract(record, '$.createdAt') || '#' || id",
+}
+
 
 class SqliteDatabase:
     """One SQLite file; a connection per thread (sqlite3 connections must not cross threads)."""
@@ -62,6 +78,17 @@ class SqliteDatabase:
         # executescript manages its own transaction; every statement is IF NOT EXISTS, so concurrent
         # processes opening the same file at once are harmless.
         self.connection().executescript(_SCHEMA)
+        self._add_listing_columns()
+        self.connection().executescript(_LISTING_INDEXES)
+
+    def _add_listing_columns(self) -> None:
+        """Data directories from before listJobs lack its columns: add and fill them, once."""
+        with self.transaction() as conn:
+            present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+            for column, backfill in _LISTING_COLUMNS.items():
+                if column not in present:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
+                    conn.execute(f"UPDATE jobs SET {column} = {backfill}")
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -102,10 +129,10 @@ class SqliteJobStore(JobStore):
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO jobs (id, owner, idempotency_key, version, stuck_status, stuck_at, record)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO jobs (id, owner, idempotency_key, version, stuck_status, stuck_at, record,"
+                    " status, type, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (job.id, job.owner, job.idempotency_key, job.version, *(marker or (None, None)),
-                     json.dumps(job_to_record(job))),
+                     json.dumps(job_to_record(job)), job.status.value, job.type, listing_position(job)),
                 )
         except sqlite3.IntegrityError as exc:
             existing = self._by_idempotency_key(job.owner, job.idempotency_key)
@@ -130,11 +157,37 @@ class SqliteJobStore(JobStore):
         marker = stuck_marker(new)
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "UPDATE jobs SET version = ?, stuck_status = ?, stuck_at = ?, record = ? WHERE id = ? AND version = ?",
-                (new.version, *(marker or (None, None)), json.dumps(job_to_record(new)), new.id, expected_version),
+                "UPDATE jobs SET version = ?, stuck_status = ?, stuck_at = ?, record = ?, status = ?"
+                " WHERE id = ? AND version = ?",
+                (new.version, *(marker or (None, None)), json.dumps(job_to_record(new)), new.status.value, new.id,
+                 expected_version),
             )
             if cursor.rowcount != 1:
                 raise TransitionConflict(f"Job {new.id} changed since version {expected_version}")
+
+    def _list_by_owner(
+        self, owner: str, status: JobStatus | None, job_type: str | None, limit: int, after: str | None
+    ) -> Page:
+        # One range of jobs_by_owner (or jobs_by_owner_status with a status); a type is checked on the
+        # owner's rows only. One row more than asked tells whether a next page exists.
+        clauses = ["owner = ?"]
+        params: list[object] = [owner]
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status.value)
+        if job_type is not None:
+            clauses.append("type = ?")
+            params.append(job_type)
+        if after is not None:
+            clauses.append("position < ?")
+            params.append(after)
+        rows = self.db.connection().execute(
+            f"SELECT record, position FROM jobs WHERE {' AND '.join(clauses)} ORDER BY position DESC LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        items = [job_from_record(json.loads(record)) for record, _ in rows[:limit]]
+        cursor = rows[limit - 1][1] if len(rows) > limit else None
+        return Page(items, cursor)
 
     def _find_stuck(self, now: datetime, pending_before: datetime, limit: int) -> Iterator[Job]:
         rows = self.db.connection().execute(

@@ -30,9 +30,10 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
-#: Which statuses a job may move to from each status. RUNNING -> RUNNING is a lease renewal,
-#: progress report or re-claim; PENDING -> FAILED is for system failures (dead-lettered, timed out)
-#: of a job no worker ever managed to start.
+#: Which statuses a worker's report (``apply_update``) or a cancel may move a job to from each status.
+#: RUNNING -> RUNNING is a lease renewal, progress report or re-claim; PENDING -> FAILED is for system
+#: failures (dead-lettered, timed out) of a job no worker ever managed to start. Nothing a worker or
+#: the system reports moves a job out of a terminal status.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.PENDING: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.RUNNING: frozenset(
@@ -42,6 +43,10 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),
 }
+
+#: The only way out of a terminal status: a user's ``retryJob`` sends a FAILED or CANCELLED job back
+#: to PENDING as a new attempt (``apply_retry``). SUCCEEDED is final - its result stays what it was.
+RETRYABLE: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,4 +253,36 @@ def apply_cancel(job: Job, now: datetime) -> Job:
     raise InvalidTransition(
         f"Job {job.id} is already {job.status.value}; only PENDING or RUNNING jobs can be cancelled",
         info={"from": job.status.value, "to": JobStatus.CANCELLED.value},
+    )
+
+
+def apply_retry(job: Job, now: datetime) -> Job:
+    """A FAILED or CANCELLED job back to PENDING, to be queued again as a new attempt of the same job.
+
+    The outcome of the last attempt (result, error, progress, message, finish time, cancel request,
+    lease) is cleared; ``attempts`` is kept (it grows when a worker claims the job again) and
+    ``version`` grows, so subscribers discard older events as usual. A job that is already PENDING is
+    returned unchanged - the same object, so the caller knows nothing was written - which is what makes
+    a double click (or two racing retries: the compare-and-set loser re-reads PENDING) queue one attempt.
+    """
+    if job.status is JobStatus.PENDING:
+        return job
+    if job.status not in RETRYABLE:
+        raise InvalidTransition(
+            f"Job {job.id} is {job.status.value}; only FAILED or CANCELLED jobs can be retried",
+            info={"from": job.status.value, "to": JobStatus.PENDING.value},
+        )
+    return _touch(
+        job,
+        now,
+        status=JobStatus.PENDING,
+        result=None,
+        error=None,
+        progress=None,
+        message=None,
+        finished_at=None,
+        cancel_requested=False,
+        lease_token=None,
+        lease_expires_at=None,
+        deadline_at=None,
     )
