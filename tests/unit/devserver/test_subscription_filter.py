@@ -1,0 +1,52 @@
+"""Enhanced subscription filters as the local server applies them: on the event as published."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from devserver.pubsub import PubSub
+from devserver.subscription_filter import UnsupportedFilter, compile_filter
+
+
+def test_eq_matches_only_the_value() -> None:
+    mine = compile_filter({"owner": {"eq": "alice"}})
+    assert mine({"id": "1", "owner": "alice"})
+    assert not mine({"id": "1", "owner": "bob"})
+    assert not mine({"id": "1", "owner": None})
+
+
+def test_a_field_the_mutation_did_not_select_matches_nothing() -> None:
+    """AppSync filters the published payload: a mutation that left ``owner`` out reaches no one."""
+    assert not compile_filter({"owner": {"eq": "alice"}})({"id": "1", "status": "RUNNING"})
+    assert not compile_filter({"owner": {"ne": "alice"}})({"id": "1"})
+
+
+def test_every_field_condition_must_hold() -> None:
+    both = compile_filter({"owner": {"eq": "alice"}, "status": {"in": ["FAILED", "CANCELLED"]}})
+    assert both({"owner": "alice", "status": "FAILED"})
+    assert not both({"owner": "alice", "status": "RUNNING"})
+    assert not both({"owner": "bob", "status": "FAILED"})
+    assert compile_filter({"status": {"notIn": ["RUNNING"]}})({"status": "PENDING"})
+    assert compile_filter({"owner": {"ne": "bob"}})({"owner": "alice"})
+
+
+@pytest.mark.parametrize("spec", [{}, {"owner": {}}, {"owner": "alice"}, {"owner": {"beginsWith": "a"}}, []])
+def test_what_cannot_be_evaluated_is_refused_not_ignored(spec: object) -> None:
+    with pytest.raises(UnsupportedFilter):
+        compile_filter(spec)  # type: ignore[arg-type]
+
+
+async def test_pubsub_delivers_only_what_the_subscriber_filter_admits() -> None:
+    pubsub = PubSub()
+    alice = pubsub.open("onMyJobsUpdated", {}, compile_filter({"owner": {"eq": "alice"}}))
+    bob = pubsub.open("onMyJobsUpdated", {}, compile_filter({"owner": {"eq": "bob"}}))
+    events = [{"id": "1", "owner": "alice"}, {"id": "2", "owner": "bob"}, {"id": "3"}, {"id": "4", "owner": "alice"}]
+    delivered = sum(pubsub.publish("onMyJobsUpdated", event) for event in events)
+    assert delivered == 3
+    assert [await asyncio.wait_for(alice.__anext__(), 1) for _ in range(2)] == [events[0], events[3]]
+    assert await asyncio.wait_for(bob.__anext__(), 1) == events[1]
+    await alice.aclose()
+    await bob.aclose()
+    assert pubsub.subscriber_count() == 0
