@@ -107,8 +107,9 @@ function label(job: Job): string {
 }
 
 /**
- * Take a job from any source; stale versions are ignored. `live` (an event or a mutation's answer) announces
- * the change; a page of listJobs does not (a page load is not news).
+ * Take a job from any source; stale versions are ignored. A status change of a job on the page is announced
+ * whatever brought it (after a reconnect it is the re-read that does); a job new to the page only when `live`
+ * (an event or a mutation's answer), as listing a page is not news.
  */
 function apply(job: Job | null | undefined, live: boolean): void {
   if (!job) return;
@@ -117,9 +118,11 @@ function apply(job: Job | null | undefined, live: boolean): void {
   if (!change) return;
   if (change.added) show(change.entry);
   else views.get(job.id)?.render();
-  if (live && before !== job.status) {
+  if (before === undefined) {
+    if (live) announce(`New ${label(job)}: ${job.status}`);
+  } else if (before !== job.status) {
     const detail = job.status === 'FAILED' && job.error ? ` (${job.error.type}: ${job.error.message})` : '';
-    announce(before === undefined ? `New ${label(job)}: ${job.status}` : `${label(job)} is ${job.status}${detail}`);
+    announce(`${label(job)} is ${job.status}${detail}`);
   }
 }
 
