@@ -187,7 +187,7 @@ class DynamoDbJobStore(JobStore):
         self, owner: str, status: JobStatus | None, job_type: str | None, limit: int, after: str | None
     ) -> tuple[list[tuple[str, str]], str | None]:
         """(position, job id) of up to ``limit`` matching index entries, and the cursor after them."""
-        names = {"#p": OWNER_INDEX_PARTITION_KEY, "#pos": LISTING_SORT_KEY}
+        names = {"#p": OWNER_INDEX_PARTITION_KEY}
         values: dict[str, Any] = {":p": _s(owner)}
         index = OWNER_INDEX
         if status is not None:
@@ -197,6 +197,7 @@ class DynamoDbJobStore(JobStore):
         condition = "#p = :p"
         if after is not None:
             condition += " AND #pos < :after"
+            names["#pos"] = LISTING_SORT_KEY  # DynamoDB refuses names an expression does not use
             values[":after"] = _s(after)
         request: dict[str, Any] = {
             "TableName": self.table_name,
