@@ -259,3 +259,33 @@ def test_submit_remembers_the_owner_on_the_api_key_job(backend: Backend) -> None
     assert job["owner"] == API_KEY_CALLER.principal
     assert backend.services.store.list_by_owner("api-key").items[0].id == job["id"]
     assert timedelta(0) <= backend.clock() - backend.services.store.get(job["id"]).created_at  # type: ignore[union-attr]
+
+
+def test_the_cloud_wiring_signs_tokens_with_the_secrets_manager_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bootstrap.aws_services as the Lambda builds it from its environment: DynamoDB, SQS and the
+    pagination key read from Secrets Manager (JOBS_PAGINATION_SECRET_ARN), all on moto."""
+    from jobcore.bootstrap import aws_services
+    from jobcore.settings import Settings
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="jobs")["QueueUrl"]
+        arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="pagination", SecretString="s" * 64
+        )["ARN"]
+        settings = Settings.from_env({
+            "APPSYNC_JOBS_BACKEND": "aws", "AWS_REGION": "us-east-1", "JOBS_TABLE_NAME": create_jobs_table(dynamodb),
+            "JOBS_QUEUE_URL": url, "JOBS_PAGINATION_SECRET_ARN": arn,
+        })
+        services = aws_services(settings, load_registry())
+        alice = caller_from_appsync_identity(ALICE)
+        ids = [service.submit_job(services, alice, "echo", n).id for n in range(3)]
+        first = service.list_jobs(services, alice, limit=2)
+        assert first.next_token is not None
+        rest = service.list_jobs(services, alice, limit=2, next_token=first.next_token)
+        assert {j.id for j in first.items + rest.items} == set(ids)
+        assert services.pagination_key is not None and services.pagination_key() == b"s" * 64
+        without = aws_services(dataclasses.replace(settings, pagination_secret_arn=None), load_registry())
+        with pytest.raises(RuntimeError, match="JOBS_PAGINATION_SECRET_ARN"):
+            service.list_jobs(without, alice)
