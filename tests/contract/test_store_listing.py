@@ -199,3 +199,25 @@ def test_a_data_directory_from_before_listing_is_upgraded_in_place(tmp_path: Pat
         SqliteDatabase(path).close()  # opening it again changes nothing
     finally:
         db.close()
+
+
+def test_dynamodb_drops_a_job_the_eventually_consistent_index_still_files_under_its_old_status(
+    store: JobStore,
+) -> None:
+    """The index said FAILED, the consistent re-read says PENDING (retried meanwhile): not on a FAILED page."""
+    if isinstance(store, SqliteJobStore):
+        pytest.skip("SQLite's index is the table: it cannot lag")
+    from jobcore.adapters.dynamodb import DynamoDbJobStore, owner_status_key
+    from jobcore.table_schema import OWNER_STATUS_INDEX_PARTITION_KEY
+
+    assert isinstance(store, DynamoDbJobStore)
+    job = store.create(make("lagging", owner="alice", at=T0)).job
+    fresh = store.create(make("fresh", owner="alice", at=T0 - timedelta(seconds=1))).job
+    fail(store, fresh, T0)
+    # A lagging index entry: the item is PENDING, its byOwnerStatus key still FAILED.
+    item = store._item(job)
+    item[OWNER_STATUS_INDEX_PARTITION_KEY] = {"S": owner_status_key("alice", JobStatus.FAILED)}
+    store.client.put_item(TableName=store.table_name, Item=item)
+
+    page = store.list_by_owner("alice", status=JobStatus.FAILED)
+    assert [j.id for j in page.items] == ["fresh"]
