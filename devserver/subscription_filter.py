@@ -24,7 +24,6 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": lambda actual, expected: bool(actual == expected),
     "ne": lambda actual, expected: bool(actual != expected),
     "in": lambda actual, expected: isinstance(expected, list) and actual in expected,
-    "notIn": lambda actual, expected: isinstance(expected, list) and actual not in expected,
 }
 
 

@@ -28,11 +28,10 @@ def test_every_field_condition_must_hold() -> None:
     assert both({"owner": "alice", "status": "FAILED"})
     assert not both({"owner": "alice", "status": "RUNNING"})
     assert not both({"owner": "bob", "status": "FAILED"})
-    assert compile_filter({"status": {"notIn": ["RUNNING"]}})({"status": "PENDING"})
     assert compile_filter({"owner": {"ne": "bob"}})({"owner": "alice"})
 
 
-@pytest.mark.parametrize("spec", [{}, {"owner": {}}, {"owner": "alice"}, {"owner": {"beginsWith": "a"}}, []])
+@pytest.mark.parametrize("spec", [{}, {"owner": {}}, {"owner": "alice"}, {"owner": {"beginsWith": "a"}}, {"owner": {"notIn": ["a"]}}, []])
 def test_what_cannot_be_evaluated_is_refused_not_ignored(spec: object) -> None:
     with pytest.raises(UnsupportedFilter):
         compile_filter(spec)  # type: ignore[arg-type]
