@@ -49,7 +49,7 @@ def post(session: requests.Session, server: LocalServer, token: str, variables: 
 
 
 def submit(session: requests.Session, server: LocalServer, token: str, job_type: str) -> dict[str, Any]:
-    query = 'mutation($t: String!) { submitJob(input: {type: $t, payload: "{\\"seconds\\": 0}"}) { id owner } }'
+    query = 'mutation($t: String!) { submitJob(input: {type: $t, payload: "{\\"seconds\\": 0}"}) { id owner createdAt } }'
     answer = session.post(server.url, json={"query": query, "variables": {"t": job_type}},
                           headers={"authorization": token}, timeout=30).json()
     return answer["data"]["submitJob"]  # type: ignore[no-any-return]
@@ -181,5 +181,29 @@ def test_a_thousand_bad_tokens_and_limits_are_refused_and_leak_nothing(server: L
         token = page["nextToken"]
         if token is None:
             break
-    assert [j["id"] for j in listed] == [j["id"] for j in world["alice_jobs"][::-1]]
+    newest_first = sorted(world["alice_jobs"], key=lambda j: (j["createdAt"], j["id"]), reverse=True)
+    assert [j["id"] for j in listed] == [j["id"] for j in newest_first]
     assert json.dumps(listed).count(world["bob_jobs"][0]["owner"]) == 0
+
+
+@pytest.mark.parametrize("limit", [7, 100])
+def test_250_jobs_page_by_page_over_http_each_exactly_once(server: LocalServer, world: dict[str, Any], limit: int) -> None:
+    """The same walk a client makes: 250 of one user's jobs, every page over the socket, newest first."""
+    session = requests.Session()
+    carol = token_for(f"carol-{limit}")
+    submitted = [submit(session, server, carol, "echo") for _ in range(250)]
+    # Newest first; jobs created in the same millisecond come in descending id order.
+    expected = [j["id"] for j in sorted(submitted, key=lambda j: (j["createdAt"], j["id"]), reverse=True)]
+    listed: list[str] = []
+    token = None
+    for _ in range(300):
+        page = post(session, server, carol, {"l": limit, "n": token}).json()["data"]["listJobs"]
+        assert len(page["items"]) <= limit
+        listed.extend(j["id"] for j in page["items"])
+        token = page["nextToken"]
+        if token is None:
+            break
+    assert listed == expected
+    assert len(set(listed)) == 250
+    # Nobody else's: alice's and bob's jobs exist on this server too.
+    assert not set(listed) & {j["id"] for j in world["alice_jobs"] + world["bob_jobs"]}

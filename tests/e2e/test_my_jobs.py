@@ -31,7 +31,7 @@ from gql.transport.exceptions import TransportQueryError
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 from support.server import API_KEY, ROOT, LocalServer, start_server
 
-JOB = "id type status owner version attempts"
+JOB = "id type status owner version attempts createdAt"
 SUBMIT = f"mutation($type: String!, $payload: AWSJSON) {{ submitJob(input: {{type: $type, payload: $payload}}) {{ {JOB} }} }}"
 LIST = (
     "query($status: JobStatus, $type: String, $limit: Int, $next: String) "
@@ -186,7 +186,8 @@ async def test_pages_of_a_users_listing_follow_the_filters(server: LocalServer, 
         submitted = [await bob.submit("sleep", '{"seconds": 0}') for _ in range(7)]
         listed = await bob.listing(type="sleep", limit=3)
         ids = [j["id"] for j in listed]
-        assert ids[: len(submitted)] == [j["id"] for j in submitted[::-1]]  # newest first
+        newest_first = sorted(submitted, key=lambda j: (j["createdAt"], j["id"]), reverse=True)
+        assert ids[: len(submitted)] == [j["id"] for j in newest_first]
         assert len(ids) == len(set(ids))
         first = (await bob.call(LIST, limit=2))["listJobs"]
         assert len(first["items"]) == 2 and first["nextToken"]

@@ -31,7 +31,9 @@ def test_every_field_condition_must_hold() -> None:
     assert compile_filter({"owner": {"ne": "bob"}})({"owner": "alice"})
 
 
-@pytest.mark.parametrize("spec", [{}, {"owner": {}}, {"owner": "alice"}, {"owner": {"beginsWith": "a"}}, {"owner": {"notIn": ["a"]}}, []])
+@pytest.mark.parametrize(
+    "spec", [{}, {"owner": {}}, {"owner": "alice"}, {"owner": {"beginsWith": "a"}}, {"owner": {"notIn": ["a"]}}, []]
+)
 def test_what_cannot_be_evaluated_is_refused_not_ignored(spec: object) -> None:
     with pytest.raises(UnsupportedFilter):
         compile_filter(spec)  # type: ignore[arg-type]
