@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from gql.transport.appsync_auth import (
     AppSyncJWTAuthentication,
 )
 from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
-from gql.transport.exceptions import TransportClosed, TransportError, TransportQueryError
+from gql.transport.exceptions import TransportClosed, TransportError, TransportQueryError, TransportServerError
 
 from client.config import ClientConfig
 from client.models import Job, JobPage, JobStatus
@@ -74,6 +75,14 @@ class _AckingTransport(AppSyncWebsocketsTransport):
 def _api_error(exc: TransportQueryError) -> JobsApiError:
     first = (exc.errors or [{}])[0]
     return JobsApiError(first.get("errorType"), str(first.get("message", exc)), first.get("errorInfo"))
+
+
+def _connection_refused(exc: TransportServerError) -> JobsApiError:
+    """The socket's ``connection_error`` (e.g. a wrong key or an expired token), named as AppSync names it."""
+    found = re.search(r"'errorType': '(\w+)'.*?'message': '([^']*)'", str(exc))
+    if found:
+        return JobsApiError(found.group(1), found.group(2))
+    return JobsApiError(None, str(exc))
 
 
 class JobsClient:
@@ -198,7 +207,12 @@ class JobsClient:
             auth=self._auth(),
             ssl=self._ssl() if self.config.websocket_url.startswith("wss") else False,
         )
-        async with Client(transport=transport) as session:
+        client = Client(transport=transport)
+        try:
+            session = await client.connect_async()  # type: ignore[no-untyped-call]
+        except TransportServerError as exc:
+            raise _connection_refused(exc) from exc
+        try:
 
             async def jobs() -> AsyncGenerator[Job, None]:
                 updates = session.subscribe(_operation(operation, variables or {}))
@@ -222,6 +236,8 @@ class JobsClient:
                 # keeps gql's listener alive, and gql's close waits its whole 10 s close_timeout.
                 with contextlib.suppress(Exception):
                     await updates.aclose()
+        finally:
+            await client.close_async()  # type: ignore[no-untyped-call]
 
     def _subscription(self, job_id: str) -> contextlib.AbstractAsyncContextManager[
         tuple[AsyncIterator[Job], asyncio.Event]

@@ -74,13 +74,8 @@ async def watch_mine(
                     with contextlib.suppress(BaseException):
                         await next_event
         except (TransportError, TransportClosed, OSError, StopAsyncIteration) as exc:
-            if isinstance(exc, TransportError) and not isinstance(exc, TransportClosed) and _is_refusal(exc):
-                raise
+            # Refusals (bad credentials) arrive as JobsApiError and end the watch; only a lost socket retries.
             on_lost(exc, delay)
             await asyncio.sleep(delay)  # reconnection backoff, not a wait for a condition
             delay = min(delay * 2, BACKOFF_MAX)
 
-
-def _is_refusal(exc: TransportError) -> bool:
-    """A 401 on the socket (bad credentials) will not get better by reconnecting."""
-    return "401" in str(exc) or "Unauthorized" in str(exc)

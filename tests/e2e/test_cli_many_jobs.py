@@ -189,3 +189,11 @@ def test_watch_until_idle_ends_when_my_jobs_have_finished(server: LocalServer) -
     assert timed_out.returncode == 3, timed_out.stdout + timed_out.stderr
     assert "1 active - stopped" in timed_out.stdout
     assert cli(server, "cancel", slow, token=alice).returncode == 0
+
+
+def test_watch_with_bad_credentials_stops_with_appsyncs_error_instead_of_retrying(server: LocalServer) -> None:
+    env = {**environment(server, None), "APPSYNC_JOBS_API_KEY": "da2-thisisnotthekey0000000000"}
+    refused = subprocess.run([sys.executable, "-m", "client.cli", "watch", "--timeout", "30"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "UnauthorizedException" in refused.stderr and "Traceback" not in refused.stderr
