@@ -68,15 +68,20 @@ def _time(value: str | None) -> str:
         return value
 
 
-def jobs_table(jobs: Iterable[Job], *, title: str | None = None) -> Table:
-    """One row per job: the full id (to copy into ``status``/``retry``), status spelled out, progress, outcome."""
+def jobs_table(jobs: Iterable[Job], *, title: str | None = None, width: int | None = None) -> Table:
+    """One row per job: the full id (to copy into ``status``/``retry``), status spelled out, progress, outcome.
+
+    Below 130 columns the creation time is left out so that the id and status still fit unbroken.
+    """
+    wide = width is None or width >= 130
     table = Table(title=title, expand=False)
     table.add_column("id", no_wrap=True)
-    table.add_column("type")
+    table.add_column("type", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("progress", justify="right")
-    table.add_column("attempts", justify="right")
-    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("progress", justify="right", no_wrap=True)
+    table.add_column("attempts" if wide else "try", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("created (UTC)", no_wrap=True)
     table.add_column("message / error / result", overflow="fold")
     for job in jobs:
         style = STATUS_STYLE[job.status]
@@ -88,10 +93,11 @@ def jobs_table(jobs: Iterable[Job], *, title: str | None = None) -> Table:
         else:
             detail = Text(job.message or "")
         progress = 100 if job.status is JobStatus.SUCCEEDED else job.progress
-        table.add_row(
-            job.id, job.type, Text(status, style=style), "" if progress is None else f"{progress} %",
-            str(job.attempts), _time(job.created_at), detail,
-        )
+        cells: list[str | Text] = [job.id, job.type, Text(status, style=style), "" if progress is None else f"{progress} %",
+                                   str(job.attempts)]
+        if wide:
+            cells.append(_time(job.created_at))
+        table.add_row(*cells, detail)
     return table
 
 

@@ -211,7 +211,7 @@ def list_command(
     if not jobs:
         console.print("no jobs")
     else:
-        console.print(jobs_table(jobs))
+        console.print(jobs_table(jobs, width=console.width))
     if more:
         console.print(f"more: appsync-jobs list --next-token {more}", markup=False, soft_wrap=True)
 
@@ -250,7 +250,7 @@ def watch(
 
     def render(state: str) -> Any:
         active = len(board.active)
-        return jobs_table(board.jobs, title=f"my jobs: {len(board)} shown, {active} active - {state}")
+        return jobs_table(board.jobs, title=f"my jobs: {len(board)} shown, {active} active - {state}", width=console.width)
 
     async def go() -> None:
         async with JobsClient(_config(url, api_key, iam, token)) as client:
