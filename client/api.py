@@ -77,6 +77,11 @@ def _api_error(exc: TransportQueryError) -> JobsApiError:
     return JobsApiError(first.get("errorType"), str(first.get("message", exc)), first.get("errorInfo"))
 
 
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
+
+
 def _connection_refused(exc: TransportServerError) -> JobsApiError:
     """The socket's ``connection_error`` (e.g. a wrong key or an expired token), named as AppSync names it."""
     found = re.search(r"'errorType': '(\w+)'.*?'message': '([^']*)'", str(exc))
@@ -244,14 +249,20 @@ class JobsClient:
     ]:
         return self.subscription("OnJobUpdated", {"id": job_id})
 
-    async def subscribe_mine(self) -> AsyncGenerator[Job, None]:
+    async def subscribe_mine(self, *, live: asyncio.Event | None = None) -> AsyncGenerator[Job, None]:
         """Every change to any of the caller's own jobs (``onMyJobsUpdated``), until you stop iterating.
 
-        The server derives "mine" from the credentials; there is no argument to forge.
+        The server derives "mine" from the credentials; there is no argument to forge. ``live`` is set
+        once the server acknowledged the subscription: what changes after that is delivered.
         """
-        async with self.subscription("OnMyJobsUpdated") as (jobs, _):
-            async for job in jobs:
-                yield job
+        async with self.subscription("OnMyJobsUpdated") as (jobs, acknowledged):
+            relay = asyncio.ensure_future(_relay(acknowledged, live)) if live is not None else None
+            try:
+                async for job in jobs:
+                    yield job
+            finally:
+                if relay is not None:
+                    relay.cancel()
 
     async def subscribe(self, job_id: str) -> AsyncGenerator[Job, None]:
         """Every update of the job, as published by ``updateJob``/``cancelJob``, until you stop iterating."""

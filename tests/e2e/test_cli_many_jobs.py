@@ -197,3 +197,39 @@ def test_watch_with_bad_credentials_stops_with_appsyncs_error_instead_of_retryin
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "UnauthorizedException" in refused.stderr and "Traceback" not in refused.stderr
+
+
+async def test_the_python_client_lists_pages_retries_and_follows_all_of_mine(server: LocalServer) -> None:
+    import asyncio
+
+    from client import ClientConfig, JobsClient
+    from client.models import Job
+
+    alice, bob = user(server, "alice"), user(server, "bob")
+    config = ClientConfig(url=server.url, token=alice)
+    async with JobsClient(config) as jobs, JobsClient(ClientConfig(url=server.url, token=bob)) as bobs:
+        seen: list[Job] = []
+        live = asyncio.Event()
+        stream = jobs.subscribe_mine(live=live)
+        first = asyncio.ensure_future(stream.__anext__())  # subscribes
+        await asyncio.wait_for(live.wait(), 30)  # start_ack: from here on nothing is missed
+        submitted = [await jobs.submit("fail", {"message": "py", "retryable": False})]
+        await bobs.submit("echo", {"bob": True})
+        seen.append(await asyncio.wait_for(first, 30))
+        assert seen[0].status.value == "PENDING"  # submitJob publishes to onMyJobsUpdated too
+        while not any(j.id == submitted[0].id and j.status.value == "FAILED" for j in seen):
+            seen.append(await asyncio.wait_for(stream.__anext__(), 30))
+        retried = await jobs.retry(submitted[0].id)
+        assert retried.id == submitted[0].id and retried.status.value == "PENDING"
+        while not any(j.id == retried.id and j.status.value == "FAILED" and j.attempts == 2 for j in seen):
+            seen.append(await asyncio.wait_for(stream.__anext__(), 30))
+        await stream.aclose()
+        assert {j.id for j in seen} == {submitted[0].id}  # bob's job never arrived
+        assert {j.owner for j in seen} == {submitted[0].owner}
+
+        submitted += [await jobs.submit("echo", {"n": n}) for n in range(4)]
+        page = await jobs.list_jobs(limit=2)
+        assert [j.id for j in page.items] == [j.id for j in reversed(submitted)][:2] and page.next_token
+        everything = [j.id async for j in jobs.iter_jobs(page_size=2)]
+        assert everything == [j.id for j in reversed(submitted)]
+        assert [j.id async for j in jobs.iter_jobs(status="FAILED")] == [submitted[0].id]

@@ -111,3 +111,50 @@ def test_list_and_watch_refuse_a_limit_the_api_would_refuse() -> None:
         result = CliRunner().invoke(app, [command, "--limit", "101"], env={"COLUMNS": "200"})
         assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output
 
+
+
+async def test_a_lost_socket_is_resubscribed_and_the_list_read_again(monkeypatch: Any) -> None:
+    from gql.transport.exceptions import TransportClosed
+
+    import client.watch
+
+    monkeypatch.setattr(client.watch, "BACKOFF_FIRST", 0.01)
+    fake = FakeClient()
+    fake.acknowledged.set()
+    board = JobBoard()
+    lost: list[str] = []
+    fake.page = [job("a", 1, "PENDING")]
+    drop = asyncio.Event()
+    attempts = 0
+    original = fake.subscription
+
+    @contextlib.asynccontextmanager
+    async def flaky(operation: str, variables: dict[str, Any] | None = None) -> AsyncIterator[Any]:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            async with original(operation, variables) as pair:
+                yield pair
+            return
+
+        async def dropped() -> AsyncGenerator[Job, None]:
+            await drop.wait()
+            raise TransportClosed("socket closed")
+            yield  # pragma: no cover  (makes this an async generator)
+
+        yield dropped(), fake.acknowledged
+
+    monkeypatch.setattr(fake, "subscription", flaky)
+    ready = asyncio.Event()
+    watching = asyncio.create_task(watch_mine(
+        fake, board, until_idle=True, on_ready=lambda _: ready.set(),  # type: ignore[arg-type]
+        on_lost=lambda exc, _delay: lost.append(str(exc)),
+    ))
+    await asyncio.wait_for(ready.wait(), 5)
+    assert board.active  # a is PENDING
+    fake.page = [job("a", 3, "SUCCEEDED")]  # it finishes while the socket is down: no event will tell
+    drop.set()
+    await asyncio.wait_for(watching, 5)  # the re-read after resubscribing shows it finished
+    assert lost == ["socket closed"] and attempts == 2
+    shown = board.get("a")
+    assert shown is not None and shown.status is JobStatus.SUCCEEDED
