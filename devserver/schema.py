@@ -21,7 +21,7 @@ from devserver.lambda_invoke import invoke_resolver
 from devserver.pubsub import OMITTED
 from devserver.scalars import AWSJSON, SCALARS, AWSDateTime
 from devserver.selection import project
-from devserver.subscription_filter import UnsupportedFilter, compile_filter
+from devserver.subscription_filter import UnsupportedFilter, compile_filter, equality_key
 from jobcore.contract import contract_sdl
 from resolvers.envelope import FieldError, subscription_filter
 
@@ -205,7 +205,8 @@ class Subscription:
             predicate = compile_filter(spec) if spec is not None else None
         except UnsupportedFilter as exc:
             raise FieldError(str(exc), "UnsupportedOperation") from exc
-        events = info.context.pubsub.open(MY_JOBS_FIELD, {}, predicate)
+        key = equality_key(spec) if spec is not None else None
+        events = info.context.pubsub.open(MY_JOBS_FIELD, {}, predicate, key)
         return events  # type: ignore[return-value]
 
 

@@ -53,3 +53,12 @@ def compile_filter(spec: Mapping[str, Any]) -> Predicate:
         return True
 
     return matches
+
+
+def equality_key(spec: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """A (field, value) every event ``spec`` admits must have - its first ``eq`` on a string - so the
+    server can find the subscriber by that value instead of testing it against every event."""
+    for field, condition in spec.items():
+        if isinstance(condition, Mapping) and isinstance(condition.get("eq"), str):
+            return field, condition["eq"]
+    return None

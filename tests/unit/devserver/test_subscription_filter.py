@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from devserver.pubsub import PubSub
-from devserver.subscription_filter import UnsupportedFilter, compile_filter
+from devserver.subscription_filter import UnsupportedFilter, compile_filter, equality_key
 
 
 def test_eq_matches_only_the_value() -> None:
@@ -39,15 +40,36 @@ def test_what_cannot_be_evaluated_is_refused_not_ignored(spec: object) -> None:
         compile_filter(spec)  # type: ignore[arg-type]
 
 
-async def test_pubsub_delivers_only_what_the_subscriber_filter_admits() -> None:
+def test_the_lookup_key_is_an_eq_on_a_string() -> None:
+    assert equality_key({"owner": {"eq": "alice"}}) == ("owner", "alice")
+    assert equality_key({"status": {"in": ["A"]}, "owner": {"eq": "bob"}}) == ("owner", "bob")
+    assert equality_key({"owner": {"ne": "alice"}}) is None
+    assert equality_key({"n": {"eq": 3}}) is None
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["looked up by owner", "checked on every event"])
+async def test_pubsub_delivers_only_what_the_subscriber_filter_admits(keyed: bool) -> None:
     pubsub = PubSub()
-    alice = pubsub.open("onMyJobsUpdated", {}, compile_filter({"owner": {"eq": "alice"}}))
-    bob = pubsub.open("onMyJobsUpdated", {}, compile_filter({"owner": {"eq": "bob"}}))
-    events = [{"id": "1", "owner": "alice"}, {"id": "2", "owner": "bob"}, {"id": "3"}, {"id": "4", "owner": "alice"}]
+
+    def open_for(spec: dict[str, object]) -> object:
+        return pubsub.open("onMyJobsUpdated", {}, compile_filter(spec), equality_key(spec) if keyed else None)
+
+    alice: Any = open_for({"owner": {"eq": "alice"}})
+    bob: Any = open_for({"owner": {"eq": "bob"}})
+    # The key only finds candidates; the whole filter still decides.
+    alice_failures: Any = open_for({"owner": {"eq": "alice"}, "status": {"eq": "FAILED"}})
+    events = [
+        {"id": "1", "owner": "alice"}, {"id": "2", "owner": "bob"}, {"id": "3"},
+        {"id": "4", "owner": "alice", "status": "FAILED"}, {"id": "5", "owner": {"not": "hashable"}},
+    ]
     delivered = sum(pubsub.publish("onMyJobsUpdated", event) for event in events)
-    assert delivered == 3
+    assert delivered == 4
+    assert pubsub.publish("onJobUpdated", events[0]) == 0  # another subscription field
     assert [await asyncio.wait_for(alice.__anext__(), 1) for _ in range(2)] == [events[0], events[3]]
     assert await asyncio.wait_for(bob.__anext__(), 1) == events[1]
-    await alice.aclose()
-    await bob.aclose()
+    assert await asyncio.wait_for(alice_failures.__anext__(), 1) == events[3]
+    assert pubsub.subscriber_count() == 3
+    for stream in (alice, bob, alice_failures):
+        await stream.aclose()
     assert pubsub.subscriber_count() == 0
+    assert pubsub.publish("onMyJobsUpdated", events[0]) == 0
