@@ -246,3 +246,38 @@ async def test_no_argument_can_choose_whose_jobs_to_follow(server: LocalServer, 
                 pass
     assert refused.value.errors is not None
     assert "owner" in refused.value.errors[0]["errors"][0]["message"]
+
+
+async def test_the_graphql_transport_ws_endpoint_applies_the_same_filter(server: LocalServer, tokens: dict[str, str]) -> None:
+    """The standard protocol on WS /graphql runs the same subscription resolver: alice's stream has
+    alice's jobs only, while the API key's job is published in between."""
+    from gql.transport.websockets import WebsocketsTransport
+
+    transport = WebsocketsTransport(url=f"ws://{server.host}/graphql", init_payload={"authorization": tokens["alice"]},
+                                    subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL])
+    async with Client(transport=AIOHTTPTransport(url=server.url, auth=auth_for(server, "alice", tokens))) as http, \
+            Client(transport=AIOHTTPTransport(url=server.url, auth=auth_for(server, "api key", tokens))) as other:
+        alice, keyed = Follower("alice", http), Follower("api key", other)
+        async with Client(transport=transport) as session:
+            seen: list[dict[str, Any]] = []
+            probe: dict[str, Any] | None = None
+            foreign: dict[str, Any] | None = None
+            sentinel: dict[str, Any] | None = None
+            stream = session.subscribe(GraphQLRequest(MINE))
+            nxt = asyncio.ensure_future(stream.__anext__())
+            for _ in range(DEADLINE * 2):  # submit probes until the subscription is live
+                probe = await alice.submit()
+                done, _ = await asyncio.wait({nxt}, timeout=0.5)
+                if done:
+                    break
+            seen.append((await nxt)["onMyJobsUpdated"])
+            foreign = await keyed.submit()
+            sentinel = await alice.submit()
+            async for event in stream:
+                seen.append(event["onMyJobsUpdated"])
+                if event["onMyJobsUpdated"]["id"] == sentinel["id"]:
+                    break
+            await stream.aclose()  # stop the subscription before the socket, so closing does not wait
+    assert probe is not None and foreign is not None
+    assert {e["owner"] for e in seen} == {probe["owner"]}
+    assert foreign["id"] not in {e["id"] for e in seen}
