@@ -149,6 +149,37 @@ try {
     alice2: await listed(alice2), bobId });
   await shot(bob, 'bob-own-job');
 
+  // 6. Paging: 21 more of bob's jobs through the API (not the page); a reload shows the newest 20 and
+  //    "Load more jobs" the other two, newest first, after which the button is gone.
+  const graphqlUrl = new URL('graphql', args.url).href;
+  const apiSubmitted = [];
+  for (let n = 0; n < 21; n += 1) {
+    const response = await fetch(graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: args.bob },
+      body: JSON.stringify({ query: 'mutation ($input: SubmitJobInput!) { submitJob(input: $input) { id owner } }',
+        variables: { input: { type: 'echo', payload: JSON.stringify({ n }) } } }),
+    });
+    apiSubmitted.push((await response.json()).data.submitJob.id);
+  }
+  // They appear on bob's page by themselves (onMyJobsUpdated); once all have finished no event is left to
+  // come, so what the reload shows is the listing alone.
+  await bob.waitForFunction(() => {
+    const items = [...document.querySelectorAll('li.job')];
+    return items.length === 22 && items.every((li) => li.dataset.status === 'SUCCEEDED');
+  }, undefined, { timeout: 30000 });
+  await bob.reload();
+  await bob.waitForSelector('body[data-ready="true"][data-live="true"]');
+  const firstPage = await listed(bob);
+  const loadMore = bob.getByRole('button', { name: 'Load more jobs' });
+  const moreVisible = await loadMore.isVisible();
+  await loadMore.focus();
+  await bob.keyboard.press('Enter');
+  await bob.waitForFunction(() => document.querySelectorAll('li.job').length === 22);
+  report('paged', { apiSubmitted, firstPage: firstPage.map(([id]) => id), moreVisible,
+    all: (await listed(bob)).map(([id]) => id), moreAfter: await loadMore.isVisible(), bobId,
+    announced: await bob.locator('#announcer').textContent() });
+
   if (args['docs-screenshot']) {
     // The README's picture: a running job beside a failed and a finished one, as alice.
     const runningId = await submit(alice1, 'sleep', { seconds: 6, steps: 12 });

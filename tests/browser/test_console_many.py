@@ -70,3 +70,10 @@ def test_a_second_browser_of_the_same_user_sees_the_jobs_and_another_user_none(
     alice_ids = {second["id"], retried["id"]}
     for page in ("alice1", "alice2"):
         assert {job_id for job_id, _ in isolation[page]} == alice_ids  # bob's job never reached alice
+
+    paged = steps["paged"]
+    newest_first = [*reversed(paged["apiSubmitted"]), isolation["bobId"]]
+    assert paged["moreVisible"] and len(paged["firstPage"]) == 20
+    assert paged["firstPage"] == newest_first[:20]
+    assert paged["all"] == newest_first and not paged["moreAfter"]  # "Load more jobs" followed nextToken to the end
+    assert paged["announced"] == "Loaded 2 more jobs; that is all of them"

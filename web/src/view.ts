@@ -58,7 +58,7 @@ export class JobView {
     this.retryButton.addEventListener('click', () => actions.retry(id));
     this.resultBox = el('div', { className: 'result-box' }, el('h4', { textContent: 'Result' }), this.result);
 
-    const title = el('h3', { id: `${dom}-title` }, el('span', { className: 'type', textContent: type }), ' ',
+    const title = el('h3', { id: `${dom}-title`, tabIndex: -1 }, el('span', { className: 'type', textContent: type }), ' ',
       el('code', { title: id, textContent: shortId(id) }), hidden(' status:'), ' ', this.badge);
     this.root = el('li', { className: 'job' },
       el('article', { className: 'job-card' },
