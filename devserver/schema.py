@@ -113,6 +113,7 @@ class UpdateJobInput:
     error: JobErrorInput | None = UNSET
     leaseToken: str | None = UNSET
     leaseSeconds: int | None = UNSET
+    messageSentAt: AWSDateTime | None = UNSET
 
 
 def _plain(value: Any) -> Any:

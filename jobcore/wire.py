@@ -113,6 +113,10 @@ def decode_message(body: str) -> str:
 def update_from_graphql(fields: dict[str, Any]) -> JobUpdate:
     """``UpdateJobInput`` (AWSJSON already parsed) as the state machine's ``JobUpdate``."""
     error = fields.get("error")
+    try:
+        message_sent_at = parse_optional_datetime(fields.get("messageSentAt"))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("messageSentAt must be an AWSDateTime") from exc
     return JobUpdate(
         lease_token=fields.get("leaseToken"),
         status=JobStatus(fields["status"]) if fields.get("status") else None,
@@ -121,4 +125,5 @@ def update_from_graphql(fields: dict[str, Any]) -> JobUpdate:
         result=fields.get("result"),
         error=JobFailure(str(error["type"]), str(error["message"])) if error else None,
         lease_seconds=fields.get("leaseSeconds"),
+        message_sent_at=message_sent_at,
     )

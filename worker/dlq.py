@@ -3,6 +3,7 @@ itself, so tell its subscribers (FAILED via ``updateJob``) instead of leaving th
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -12,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore.errors import InvalidTransition, JobNotFound, LeaseHeld, ValidationError
 from jobcore.runner import RetryLater
-from jobcore.wire import decode_message
+from jobcore.wire import decode_message, format_datetime
 from worker.deps import batch_processor, deps
 
 logger = Logger(service="appsync-jobs-dlq")
@@ -30,6 +31,9 @@ def record_handler(record: SQSRecord) -> str:
             "type": "DeadLettered",
             "message": "the job's message was dead-lettered after its deliveries were exhausted",
         },
+        # A redriven message keeps its original SentTimestamp: if the job was retried after it was
+        # sent, the verdict is about an earlier attempt and is refused (InvalidTransition, skipped).
+        "messageSentAt": _sent_at(record),
     }
     try:
         deps().reporter.update(job_id, verdict)
@@ -39,6 +43,13 @@ def record_handler(record: SQSRecord) -> str:
         raise RetryLater(f"job {job_id} still has a live attempt") from exc
     logger.warning("job failed as dead-lettered", extra={"job_id": job_id})
     return "FAILED"
+
+
+def _sent_at(record: SQSRecord) -> str | None:
+    sent = record.attributes.get("SentTimestamp")
+    if not sent:
+        return None
+    return format_datetime(datetime.fromtimestamp(int(sent) / 1000, UTC))
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

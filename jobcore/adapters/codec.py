@@ -30,6 +30,7 @@ def job_to_record(job: Job) -> dict[str, Any]:
         "leaseToken": job.lease_token,
         "leaseExpiresAt": format_optional_datetime(job.lease_expires_at),
         "deadlineAt": format_optional_datetime(job.deadline_at),
+        "queuedAt": format_optional_datetime(job.queued_at),
     }
 
 
@@ -56,6 +57,7 @@ def job_from_record(record: dict[str, Any]) -> Job:
         lease_token=record.get("leaseToken"),
         lease_expires_at=parse_optional_datetime(record.get("leaseExpiresAt")),
         deadline_at=parse_optional_datetime(record.get("deadlineAt")),
+        queued_at=parse_optional_datetime(record.get("queuedAt")),
     )
 
 

@@ -80,6 +80,9 @@ class Job:
     lease_expires_at: datetime | None = None
     #: When a RUNNING job is given up as TimedOut by the reaper (task time limit + grace).
     deadline_at: datetime | None = None
+    #: When the job was last queued: its creation, or its latest retry. A dead-lettered message sent
+    #: before this belongs to an earlier attempt and must not fail the job (see ``_system_verdict``).
+    queued_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -100,6 +103,14 @@ class JobUpdate:
     result: Any = None
     error: JobFailure | None = None
     lease_seconds: int | None = None
+    #: A verdict about one queue message (dead-lettered) says when that message was sent.
+    message_sent_at: datetime | None = None
+
+
+#: How far SQS's clock (a message's SentTimestamp) may trail the clock that stamped ``queued_at``
+#: before a verdict about the job's own latest message is mistaken for one about an older message.
+#: An older message precedes a retry by far more: the job had to fail or be cancelled in between.
+QUEUE_CLOCK_TOLERANCE = timedelta(seconds=1)
 
 
 def new_job(
@@ -120,6 +131,7 @@ def new_job(
         created_at=now,
         updated_at=now,
         idempotency_key=idempotency_key,
+        queued_at=now,
     )
 
 
@@ -198,6 +210,14 @@ def _system_verdict(job: Job, update: JobUpdate, now: datetime, target: JobStatu
     if target is not JobStatus.FAILED:
         raise ValidationError("an update without leaseToken may only set status FAILED")
     _check_transition(job, target)
+    queued_at = job.queued_at or job.created_at
+    if update.message_sent_at is not None and update.message_sent_at < queued_at - QUEUE_CLOCK_TOLERANCE:
+        # A message from before the job's latest retry (dead-lettered after the user retried): the
+        # attempt it speaks for is over; the retried attempt has a message of its own.
+        raise InvalidTransition(
+            f"Job {job.id} was queued again after this message was sent; the verdict is about an earlier attempt",
+            info={"from": job.status.value, "to": target.value},
+        )
     past_deadline = job.deadline_at is not None and job.deadline_at <= now
     if job.status is JobStatus.RUNNING and job.lease_is_live(now) and not past_deadline:
         raise LeaseHeld(
@@ -285,4 +305,5 @@ def apply_retry(job: Job, now: datetime) -> Job:
         lease_token=None,
         lease_expires_at=None,
         deadline_at=None,
+        queued_at=now,
     )

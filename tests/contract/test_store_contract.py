@@ -65,6 +65,7 @@ def full_job() -> Job:
         lease_token="lease-token-1",
         lease_expires_at=T0 + timedelta(seconds=31, milliseconds=999),
         deadline_at=T0 + timedelta(minutes=16),
+        queued_at=T0 + timedelta(seconds=2),
     )
 
 

@@ -187,3 +187,28 @@ class TestRetry:
         failed = finished(JobStatus.FAILED)
         with pytest.raises(InvalidTransition):
             apply_update(failed, JobUpdate(lease_token="Z", status=JobStatus.RUNNING, lease_seconds=30), T0)
+
+
+class TestVerdictsAboutOlderMessages:
+    """A dead-letter verdict names its message's send time; one from before the job's latest queueing is refused."""
+
+    def test_a_verdict_about_a_message_sent_before_the_retry_is_refused(self) -> None:
+        failed = apply_update(pending(), JobUpdate(status=JobStatus.FAILED, error=JobFailure("TaskError", "x")), T0)
+        retried = apply_retry(failed, T0 + timedelta(minutes=1))
+        assert retried.queued_at == T0 + timedelta(minutes=1)
+        stale = JobUpdate(status=JobStatus.FAILED, error=JobFailure("DeadLettered", "old"), message_sent_at=T0)
+        with pytest.raises(InvalidTransition):
+            apply_update(retried, stale, T0 + timedelta(minutes=2))
+
+    def test_a_verdict_about_the_current_message_applies_despite_a_small_clock_skew(self) -> None:
+        failed = apply_update(pending(), JobUpdate(status=JobStatus.FAILED, error=JobFailure("TaskError", "x")), T0)
+        retried = apply_retry(failed, T0 + timedelta(minutes=1))
+        skewed = T0 + timedelta(minutes=1) - timedelta(milliseconds=300)
+        current = JobUpdate(status=JobStatus.FAILED, error=JobFailure("DeadLettered", "new"), message_sent_at=skewed)
+        assert apply_update(retried, current, T0 + timedelta(minutes=9)).status is JobStatus.FAILED
+
+    def test_a_new_job_counts_as_queued_at_creation(self) -> None:
+        job = pending()
+        assert job.queued_at == job.created_at == T0
+        verdict = JobUpdate(status=JobStatus.FAILED, error=JobFailure("DeadLettered", "x"), message_sent_at=T0)
+        assert apply_update(job, verdict, T0 + timedelta(minutes=5)).status is JobStatus.FAILED
