@@ -111,11 +111,11 @@ function label(job: Job): string {
  * whatever brought it (after a reconnect it is the re-read that does); a job new to the page only when `live`
  * (an event or a mutation's answer), as listing a page is not news.
  */
-function apply(job: Job | null | undefined, live: boolean): void {
-  if (!job) return;
+function apply(job: Job | null | undefined, live: boolean): 'added' | 'updated' | null {
+  if (!job) return null;
   const before = store.entries.get(job.id)?.job.status;
   const change = store.upsert(job);
-  if (!change) return;
+  if (!change) return null;
   if (change.added) show(change.entry);
   else views.get(job.id)?.render();
   if (before === undefined) {
@@ -124,6 +124,7 @@ function apply(job: Job | null | undefined, live: boolean): void {
     const detail = job.status === 'FAILED' && job.error ? ` (${job.error.type}: ${job.error.message})` : '';
     announce(`${label(job)} is ${job.status}${detail}`);
   }
+  return change.added ? 'added' : 'updated';
 }
 
 function show(entry: Entry): void {
@@ -305,8 +306,9 @@ async function submit(event: SubmitEvent): Promise<void> {
       variables: { input: { type, payload } },
     });
     const job = data.submitJob;
-    apply(job, false);
-    announce(`Submitted ${label(job)}: ${job.status}`);
+    // Its own events may have come first over the socket (a quick job can be finished already): then they
+    // announced it, and this older answer changes nothing.
+    if (apply(job, false) === 'added') announce(`Submitted ${label(job)}: ${job.status}`);
   } catch (error) {
     submitError.textContent = `Not submitted: ${describeError(error)}`;
   } finally {
