@@ -125,6 +125,12 @@ try {
   await shot(bob, 'bob-empty');
 
   // 4. A job alice submits in browser 1 now appears in browser 2 by itself; it fails; browser 2 retries it.
+  await alice2.evaluate(() => {
+    const announcer = document.querySelector('#announcer');
+    window.__announced = [];
+    new MutationObserver(() => window.__announced.push(announcer.textContent)).observe(announcer,
+      { childList: true, characterData: true, subtree: true });
+  });
   const failId = await submit(alice1, 'fail', { message: 'flaky', retryable: false });
   await card(alice2, failId).waitFor();
   await waitStatus(alice2, failId, 'FAILED');
@@ -138,6 +144,7 @@ try {
     return li?.dataset.status === 'FAILED' && li.querySelector('.attempts')?.textContent === '2 attempts';
   }, failId);
   report('retried', { id: failId, seenInFirst: await recorded(alice1, failId),
+    announcedInSecond: await alice2.evaluate(() => window.__announced),
     attempts: await card(alice2, failId).locator('.attempts').textContent(),
     retryVisibleAgain: await retryButton.isVisible(), announced: await alice1.locator('#announcer').textContent() });
   await shot(alice2, 'alice-retried');

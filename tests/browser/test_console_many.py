@@ -62,6 +62,10 @@ def test_a_second_browser_of_the_same_user_sees_the_jobs_and_another_user_none(
     seen = [status for status, _ in retried["seenInFirst"]]
     assert "PENDING" in seen and seen[-1] == "FAILED", seen  # the retry made in browser 2, seen live in browser 1
     assert retried["attempts"] == "2 attempts"
+    short = retried["id"][:8]
+    announced = retried["announcedInSecond"]  # browser 2's aria-live region, for a job submitted in browser 1
+    assert announced[0] == f"New fail job {short}: PENDING", announced
+    assert f"fail job {short} is FAILED (DemoFailure: flaky)" in announced, announced
     assert retried["retryVisibleAgain"]  # failed again: retryable again
 
     isolation = steps["isolation"]
