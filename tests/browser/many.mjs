@@ -6,7 +6,7 @@
 // Context 1 (alice) submits a job. Context 2 (alice again, a fresh profile: no storage shared with 1) lists that
 // job and follows it live to SUCCEEDED; a job alice submits in context 1 afterwards appears in context 2 by
 // itself (onMyJobsUpdated from submitJob), fails, is retried from context 2 and context 1 sees the new attempt.
-// Context 3 (bob) sees none of alice's jobs, before or after, only the one he submits; alice never sees his.
+// Context 3 (bob, who pastes his token into the page's form) sees none of alice's jobs, before or after, only the one he submits; alice never sees his.
 // One JSON line per checkpoint on stdout; exit 0 when all held.
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
@@ -58,8 +58,9 @@ const overall = setTimeout(() => {
 }, Number(args['timeout-ms']));
 
 const pageErrors = [];
+const identities = []; // [context, when, the page's "Acting as" text]
 /** A fresh browser context (its own storage) with the console open as the token's user, subscribed and listed. */
-async function open(name, token) {
+async function open(name, token, { viaForm = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, reducedMotion: 'reduce' });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
@@ -67,9 +68,20 @@ async function open(name, token) {
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(`${name}: ${message.text()}`);
   });
-  await page.goto(`${args.url}?token=${encodeURIComponent(token)}`);
+  if (viaForm) {
+    // As a person would: the page starts with the API key; paste the token into the header form.
+    await page.goto(args.url);
+    await page.waitForSelector('body[data-ready="true"]');
+    identities.push([name, 'before', await page.locator('#identity').textContent()]);
+    await page.getByText('Act as a signed-in user').click();
+    await page.getByLabel('User-pool token').fill(token);
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Use this token' }).click()]);
+  } else {
+    await page.goto(`${args.url}?token=${encodeURIComponent(token)}`);
+  }
   // ready: first list shown; live: onMyJobsUpdated acknowledged and the list read again after that.
   await page.waitForSelector('body[data-ready="true"][data-live="true"]');
+  identities.push([name, 'after', await page.locator('#identity').textContent()]);
   return page;
 }
 
@@ -119,7 +131,7 @@ try {
     result: JSON.parse(await card(alice2, longId).locator('pre.result').textContent()) });
 
   // 3. Bob: none of alice's jobs.
-  const bob = await open('bob', args.bob);
+  const bob = await open('bob', args.bob, { viaForm: true });
   const bobBefore = await listed(bob);
   const bobEmptyText = await bob.locator('#no-jobs').isVisible();
   await shot(bob, 'bob-empty');
@@ -152,7 +164,7 @@ try {
   // 5. Bob's own job: he sees it (and only it); alice sees nothing of it.
   const bobId = await submit(bob, 'echo', { from: 'bob' });
   await waitStatus(bob, bobId, 'SUCCEEDED');
-  report('isolation', { bobBefore, bobEmptyText, bobAfter: await listed(bob), alice1: await listed(alice1),
+  report('isolation', { identities, bobBefore, bobEmptyText, bobAfter: await listed(bob), alice1: await listed(alice1),
     alice2: await listed(alice2), bobId });
   await shot(bob, 'bob-own-job');
 

@@ -69,6 +69,10 @@ def test_a_second_browser_of_the_same_user_sees_the_jobs_and_another_user_none(
     assert retried["retryVisibleAgain"]  # failed again: retryable again
 
     isolation = steps["isolation"]
+    identities = {(who, when): text for who, when, text in isolation["identities"]}
+    assert identities[("bob", "before")].startswith("the API key")
+    assert identities[("bob", "after")].startswith("bob-") and identities[("bob", "after")].endswith("(user-pool token)")
+    assert identities[("alice-2", "after")].startswith("alice-")
     assert isolation["bobBefore"] == [] and isolation["bobEmptyText"]
     assert isolation["bobAfter"] == [[isolation["bobId"], "SUCCEEDED"]]  # only his own, after alice's three events
     alice_ids = {second["id"], retried["id"]}
