@@ -6,7 +6,8 @@
 // Context 1 (alice) submits a job. Context 2 (alice again, a fresh profile: no storage shared with 1) lists that
 // job and follows it live to SUCCEEDED; a job alice submits in context 1 afterwards appears in context 2 by
 // itself (onMyJobsUpdated from submitJob), fails, is retried from context 2 and context 1 sees the new attempt.
-// Context 3 (bob, who pastes his token into the page's form) sees none of alice's jobs, before or after, only the one he submits; alice never sees his.
+// Context 3 (bob, who pastes his token into the page's form) sees none of alice's jobs, before or after, only
+// the one he submits; alice never sees his. Then bob's 22 jobs come in pages of 20 ("Load more jobs").
 // One JSON line per checkpoint on stdout; exit 0 when all held.
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
