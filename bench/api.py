@@ -30,16 +30,27 @@ def submit_request(authority: str, job_type: str = "echo", payload: Any = None) 
     return build_request(authority, "/graphql", body, {"host": authority, "x-api-key": API_KEY})
 
 
-def subscription_start(sub_id: str, job_id: str, authority: str) -> str:
+def list_request(authority: str, limit: int = 100) -> bytes:
+    """``ListJobs`` (the first page, ``limit`` items) with the API key, exactly as ``JobsClient.list_jobs`` sends it."""
+    body = _body(CLIENT_DOCUMENT, {"limit": limit}, "ListJobs")
+    return build_request(authority, "/graphql", body, {"host": authority, "x-api-key": API_KEY})
+
+
+def subscription_start(sub_id: str, job_id: str | None, authority: str) -> str:
+    """``OnJobUpdated(id)``, or with ``job_id=None`` ``OnMyJobsUpdated`` (every job of the API-key principal)."""
     from bench.realtime import start_message
 
+    if job_id is None:
+        return start_message(sub_id, _subscription_query(mine=True), {}, authority, API_KEY)
     return start_message(sub_id, _subscription_query(), {"id": job_id}, authority, API_KEY)
 
 
-def _subscription_query() -> str:
+def _subscription_query(*, mine: bool = False) -> str:
     # gql sends the printed document with only the operation it runs plus its fragments; the server
     # parses whatever it gets, so the whole client document with operationName would also do.
     fragment = CLIENT_DOCUMENT.split("mutation SubmitJob")[0]
+    if mine:
+        return "subscription OnMyJobsUpdated {\n  onMyJobsUpdated {\n    ...JobFields\n  }\n}\n" + fragment
     return "subscription OnJobUpdated($id: ID!) {\n  onJobUpdated(id: $id) {\n    ...JobFields\n  }\n}\n" + fragment
 
 

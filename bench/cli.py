@@ -34,6 +34,8 @@ class Plan:
     submit_requests: dict[int, int]
     submit_warmup: int
     delivery_updates: int
+    list_jobs: int
+    list_requests: int
     fanout_sizes: tuple[int, ...]
     fanout_repeats: dict[int, int]
     fanout_publishes: int
@@ -49,11 +51,13 @@ class Plan:
 
 FULL = Plan(
     repeats=3, submit_requests={1: 600, 16: 1600}, submit_warmup=150, delivery_updates=200,
+    list_jobs=120, list_requests=300,
     fanout_sizes=(500, 2000), fanout_repeats={500: 3, 2000: 2}, fanout_publishes=8,
     e2e_jobs=200, sustained_seconds=30, sustained_warmup=3, sustained_clients=32, import_runs=5,
 )
 QUICK = Plan(
     repeats=1, submit_requests={1: 200, 16: 400}, submit_warmup=50, delivery_updates=50,
+    list_jobs=120, list_requests=100,
     fanout_sizes=(100, 300), fanout_repeats={100: 1, 300: 1}, fanout_publishes=3,
     e2e_jobs=40, sustained_seconds=5, sustained_warmup=1, sustained_clients=16, import_runs=3,
     artifact_mib=16, artifact_repeats=2,
@@ -141,7 +145,7 @@ class Runner:
 
     async def http_and_delivery(self) -> None:
         """Scenarios 1 and 2a on one server of each kind, repeats interleaved so drift hits both."""
-        if not (self.wanted("submit") or self.wanted("delivery")):
+        if not (self.wanted("submit") or self.wanted("delivery") or self.wanted("list")):
             return
         plan = self.plan
         ours = await asyncio.to_thread(servers.start_ours, worker=False)
@@ -167,6 +171,18 @@ class Runner:
                                 **{f"update_{k}": v for k, v in result["update_response"].items()},
                                 "missed": result["missed"]}
                         runs.setdefault("delivery", {}).setdefault(side, []).append(flat)
+                        log(f"delivery over onMyJobsUpdated, 1 subscriber, on {side} ({repeat + 1}/{plan.repeats})")
+                        result = await load.delivery(server, updates=plan.delivery_updates, warmup=20, mine=True)
+                        flat = {**{f"delivery_{k}": v for k, v in result["delivery"].items()},
+                                **{f"update_{k}": v for k, v in result["update_response"].items()},
+                                "missed": result["missed"]}
+                        runs.setdefault("delivery_mine", {}).setdefault(side, []).append(flat)
+                    if self.wanted("list"):
+                        log(f"listJobs of 100 on {side} ({repeat + 1}/{plan.repeats})")
+                        # Only the first repeat submits the jobs; later ones list the same (fuller) table.
+                        result = await load.list_load(server, jobs=plan.list_jobs if repeat == 0 else 0, limit=100,
+                                                      requests=plan.list_requests, warmup=20)
+                        runs.setdefault("list_100", {}).setdefault(side, []).append(result)
             for name, sides in runs.items():
                 self.results[name] = {side: median_of(values) for side, values in sides.items()}
         finally:
@@ -276,6 +292,15 @@ def targets(results: dict[str, Any], simulator: bool) -> list[dict[str, Any]]:
     compare("submitJob c=16 throughput", "submit_c16", "rps", True, "req/s")
     compare("submitJob c=16 latency p50", "submit_c16", "p50", False, "ms")
     compare("delivery latency p50 (1 subscriber)", "delivery", "delivery_p50", False, "ms")
+    compare("onMyJobsUpdated delivery p50 (1 subscriber)", "delivery_mine", "delivery_p50", False, "ms")
+    mine, single = pair("delivery_mine", "delivery_p50")[0], pair("delivery", "delivery_p50")[0]
+    if mine is not None and single is not None:
+        add("onMyJobsUpdated beside onJobUpdated (ours, delivery p50)", "reported, no target (ratio mine/job)",
+            {"onMyJobsUpdated": mine, "onJobUpdated": single}, None, None, mine / single if single else None)
+    compare("listJobs of 100 latency p50", "list_100", "p50", False, "ms")
+    list_cpu = pair("list_100", "server_cpu_ms")[0]
+    if list_cpu is not None:
+        add("listJobs of 100: server CPU per call", "reported, no target", list_cpu, None, None)
     fan500 = next((k for k in ("fanout_500", "fanout_300") if k in results), None)
     if fan500:
         compare(f"fan-out to last of {fan500.split('_')[1]} p50", fan500, "last_p50", False, "ms")
@@ -344,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts, one repeat: a smoke run (~1 min)")
     parser.add_argument("--no-simulator", action="store_true", help="measure only the local server")
-    parser.add_argument("--only", help="comma separated: submit,delivery,fanout,e2e,sustained,artifacts,lambda")
+    parser.add_argument("--only", help="comma separated: submit,delivery,list,fanout,e2e,sustained,artifacts,lambda")
     parser.add_argument("--out", type=Path, help="where latest.{json,md,png} go (default: bench/results, or "
                         "bench/results/raw/quick for --quick, so a smoke run never replaces the full results)")
     parser.add_argument("--server-root", type=Path, help="run the local server from another checkout (before/after)")

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from bench.api import data_of, new_lease_token, submit_request, subscription_start
+from bench.api import data_of, list_request, new_lease_token, submit_request, subscription_start
 from bench.httpclient import HttpConnection
 from bench.realtime import Subscriber, open_subscriber, realtime_path
 from bench.servers import API_KEY, ROOT, Server
@@ -60,6 +60,48 @@ async def submit_load(server: Server, *, concurrency: int, requests: int, warmup
         # Server CPU per request: robust where wall-clock figures suffer from other load on the machine.
         "server_cpu_ms": cpu * 1000 / max(1, len(latencies)),
         "server_cpu_util": cpu / wall,
+    }
+
+
+async def list_load(server: Server, *, jobs: int, limit: int, requests: int, warmup: int) -> dict[str, Any]:
+    """``listJobs`` of ``limit`` items, back to back on one connection, once ``jobs`` jobs exist.
+
+    The API-key principal owns every job the benchmark submits, so its first page is full; the server's
+    CPU per call is what the owner index, the signed ``nextToken`` and encoding ``limit`` jobs cost.
+    """
+    http = await HttpConnection.open(server.host, server.port)
+    try:
+        submit = submit_request(server.authority, "echo", {"n": 1})
+        for _ in range(jobs):
+            data_of(*await http.request(submit), "submitJob")
+        raw = list_request(server.authority, limit)
+        status, body = await http.request(raw)
+        first = data_of(status, body, "listJobs")
+        if len(first["items"]) != limit:
+            raise RuntimeError(f"listJobs returned {len(first['items'])} items, wanted {limit}")
+        errors = 0
+        for _ in range(warmup):
+            await http.request(raw)
+        latencies: list[float] = []
+        cpu_before = server.cpu_seconds()
+        began = time.perf_counter()
+        for _ in range(requests):
+            sent = time.perf_counter()
+            status, answer = await http.request(raw)
+            latencies.append((time.perf_counter() - sent) * 1000)
+            if status != 200 or b'"errors"' in answer or answer.count(b'"owner"') != limit:
+                errors += 1
+        wall = time.perf_counter() - began
+        cpu = server.cpu_seconds() - cpu_before
+    finally:
+        http.close()
+    return {
+        **summarize(latencies),
+        "rps": len(latencies) / wall,
+        "errors": errors,
+        "items": limit,
+        "response_kib": len(body) / 1024,
+        "server_cpu_ms": cpu * 1000 / max(1, len(latencies)),
     }
 
 
@@ -112,8 +154,13 @@ async def _claimed_job(server: Server, publisher: Publisher) -> tuple[str, str]:
     return job["id"], token
 
 
-async def delivery(server: Server, *, updates: int, warmup: int) -> dict[str, Any]:
-    """One subscriber: time from sending ``updateJob`` to the subscriber holding the event."""
+async def delivery(server: Server, *, updates: int, warmup: int, mine: bool = False) -> dict[str, Any]:
+    """One subscriber: time from sending ``updateJob`` to the subscriber holding the event.
+
+    ``mine``: the subscriber follows ``onMyJobsUpdated`` (every job of its principal, filtered on ``owner``
+    by the server) instead of ``onJobUpdated(id)``.
+    """
+    field = "onMyJobsUpdated" if mine else "onJobUpdated"
     publisher = await Publisher.start(server)
     path = realtime_path(server.authority, API_KEY)
     try:
@@ -125,7 +172,7 @@ async def delivery(server: Server, *, updates: int, warmup: int) -> dict[str, An
                 arrived.set_result(subscriber.frames[-1][0])
 
         subscriber = await open_subscriber(
-            server.host, server.port, path, subscription_start("1", job_id, server.authority), on_data
+            server.host, server.port, path, subscription_start("1", None if mine else job_id, server.authority), on_data
         )
         loop = asyncio.get_running_loop()
         deliveries: list[float] = []
@@ -138,7 +185,7 @@ async def delivery(server: Server, *, updates: int, warmup: int) -> dict[str, An
                 if i >= warmup:
                     deliveries.append((got - sent) * 1000)
                     responses.append((answered - sent) * 1000)
-            received = [json.loads(text)["payload"]["data"]["onJobUpdated"]["progress"] for _, text in subscriber.frames]
+            received = [json.loads(text)["payload"]["data"][field]["progress"] for _, text in subscriber.frames]
             missed = (warmup + updates) - len(received)
             if received != [i % 101 for i in range(warmup + updates)]:
                 raise RuntimeError(f"subscriber saw the wrong events: {received[:10]}...")

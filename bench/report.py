@@ -52,7 +52,8 @@ def markdown(summary: dict[str, Any]) -> str:
     lines += ["", "Times in ms, medians over repeats of each run's percentiles.", ""]
 
     http_rows = []
-    for key, label in (("submit_c1", "submitJob, concurrency 1"), ("submit_c16", "submitJob, concurrency 16")):
+    for key, label in (("submit_c1", "submitJob, concurrency 1"), ("submit_c16", "submitJob, concurrency 16"),
+                       ("list_100", "listJobs, 100 items, concurrency 1")):
         entry = results.get(key)
         if not entry:
             continue
@@ -62,18 +63,18 @@ def markdown(summary: dict[str, Any]) -> str:
                 http_rows.append(_row([label, side, _num(r["rps"]), _num(r["p50"], 2), _num(r["p90"], 2), _num(r["p99"], 2),
                                        _num(r["server_cpu_ms"], 2), str(r.get("errors", 0)), str(r.get("repeats"))]))
     if http_rows:
-        lines += ["## 1. submitJob over HTTP", "",
+        lines += ["## 1. submitJob and listJobs over HTTP", "",
                   _row(["load", "server", "req/s", "p50", "p90", "p99", "server CPU ms/req", "errors", "repeats"]),
                   _row(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]), *http_rows, ""]
 
     rt_rows = []
-    delivery = results.get("delivery") or {}
-    for side in ("ours", "simulator"):
-        r = delivery.get(side)
-        if r:
-            rt_rows.append(_row(["1", side, "-", _num(r["delivery_p50"], 2), _num(r["delivery_p90"], 2),
-                                 _num(r["delivery_p99"], 2), _num(r["update_p50"], 2), _num(r["update_p99"], 2),
-                                 str(r["missed"]), "-"]))
+    for key, label in (("delivery", "1 (onJobUpdated)"), ("delivery_mine", "1 (onMyJobsUpdated)")):
+        for side in ("ours", "simulator"):
+            r = (results.get(key) or {}).get(side)
+            if r:
+                rt_rows.append(_row([label, side, "-", _num(r["delivery_p50"], 2), _num(r["delivery_p90"], 2),
+                                     _num(r["delivery_p99"], 2), _num(r["update_p50"], 2), _num(r["update_p99"], 2),
+                                     str(r["missed"]), "-"]))
     for key in sorted((k for k in results if k.startswith("fanout_")), key=lambda k: int(k.split("_")[1])):
         for side in ("ours", "simulator"):
             r = results[key].get(side)

@@ -1,4 +1,4 @@
-"""``JobsClient``: submit, get, cancel, subscribe and wait - over gql's AppSync transports.
+"""``JobsClient``: submit, get, list, cancel, retry, subscribe and wait - over gql's AppSync transports.
 
 Queries and mutations go over HTTP (``AIOHTTPTransport``), subscriptions over the AppSync real-time
 socket (``AppSyncWebsocketsTransport``), both with the same AppSync auth object, exactly as against
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
@@ -24,10 +25,10 @@ from gql.transport.appsync_auth import (
     AppSyncJWTAuthentication,
 )
 from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
-from gql.transport.exceptions import TransportClosed, TransportError, TransportQueryError
+from gql.transport.exceptions import TransportClosed, TransportError, TransportQueryError, TransportServerError
 
 from client.config import ClientConfig
-from client.models import Artifact, Job, Upload
+from client.models import Artifact, Job, JobPage, JobStatus, Upload
 
 _DOCUMENT = (Path(__file__).parent / "operations" / "jobs.graphql").read_text()
 
@@ -43,6 +44,10 @@ class JobsApiError(Exception):
 
 
 _PARSED = gql(_DOCUMENT).document
+
+
+#: The root field each subscription operation answers with.
+_FIELDS = {"OnJobUpdated": "onJobUpdated", "OnMyJobsUpdated": "onMyJobsUpdated"}
 
 
 def _operation(name: str, variables: dict[str, Any]) -> GraphQLRequest:
@@ -70,6 +75,19 @@ class _AckingTransport(AppSyncWebsocketsTransport):
 def _api_error(exc: TransportQueryError) -> JobsApiError:
     first = (exc.errors or [{}])[0]
     return JobsApiError(first.get("errorType"), str(first.get("message", exc)), first.get("errorInfo"))
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
+
+
+def _connection_refused(exc: TransportServerError) -> JobsApiError:
+    """The socket's ``connection_error`` (e.g. a wrong key or an expired token), named as AppSync names it."""
+    found = re.search(r"'errorType': '(\w+)'.*?'message': '([^']*)'", str(exc))
+    if found:
+        return JobsApiError(found.group(1), found.group(2))
+    return JobsApiError(None, str(exc))
 
 
 class JobsClient:
@@ -188,20 +206,79 @@ class JobsClient:
         data = await self._execute("CancelJob", {"id": job_id})
         return Job.from_wire(data["cancelJob"])
 
+    async def retry(self, job_id: str) -> Job:
+        """Run a FAILED or CANCELLED job again (same id, a new attempt); a PENDING one comes back unchanged."""
+        data = await self._execute("RetryJob", {"id": job_id})
+        return Job.from_wire(data["retryJob"])
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        job_type: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> JobPage:
+        """One page of the caller's own jobs, newest first (the server's default limit is 20, at most 100)."""
+        variables: dict[str, Any] = {}
+        if status is not None:
+            variables["status"] = JobStatus(status).value
+        if job_type is not None:
+            variables["type"] = job_type
+        if limit is not None:
+            variables["limit"] = limit
+        if next_token is not None:
+            variables["nextToken"] = next_token
+        data = await self._execute("ListJobs", variables)
+        return JobPage.from_wire(data["listJobs"])
+
+    async def iter_jobs(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        job_type: str | None = None,
+        page_size: int | None = None,
+        next_token: str | None = None,
+    ) -> AsyncGenerator[Job, None]:
+        """Every one of the caller's jobs (from ``next_token`` on), newest first, following ``nextToken``."""
+        token = next_token
+        while True:
+            page = await self.list_jobs(status=status, job_type=job_type, limit=page_size, next_token=token)
+            for job in page.items:
+                yield job
+            token = page.next_token
+            if not token:
+                return
+
     @contextlib.asynccontextmanager
-    async def _subscription(self, job_id: str) -> AsyncIterator[tuple[AsyncIterator[Job], asyncio.Event]]:
+    async def subscription(
+        self, operation: str, variables: dict[str, Any] | None = None,
+    ) -> AsyncIterator[tuple[AsyncIterator[Job], asyncio.Event]]:
+        """A live subscription (``OnJobUpdated`` or ``OnMyJobsUpdated``) and an event set on its ``start_ack``.
+
+        The start is sent when the iterator is first awaited; callers that must not miss anything
+        between a query and the first event wait for the event, then query (see ``wait`` and the
+        CLI's ``watch``).
+        """
+        field = _FIELDS[operation]
         transport = _AckingTransport(
             url=self.config.websocket_url,
             auth=self._auth(),
             ssl=self._ssl() if self.config.websocket_url.startswith("wss") else False,
         )
-        async with Client(transport=transport) as session:
+        client = Client(transport=transport)
+        try:
+            session = await client.connect_async()  # type: ignore[no-untyped-call]
+        except TransportServerError as exc:
+            raise _connection_refused(exc) from exc
+        try:
 
             async def jobs() -> AsyncGenerator[Job, None]:
-                updates = session.subscribe(_operation("OnJobUpdated", {"id": job_id}))
+                updates = session.subscribe(_operation(operation, variables or {}))
                 try:
                     async for data in updates:
-                        yield Job.from_wire(data["onJobUpdated"])
+                        if data.get(field) is not None:
+                            yield Job.from_wire(data[field])
                 except TransportQueryError as exc:
                     raise _api_error(exc) from exc
                 finally:
@@ -218,6 +295,28 @@ class JobsClient:
                 # keeps gql's listener alive, and gql's close waits its whole 10 s close_timeout.
                 with contextlib.suppress(Exception):
                     await updates.aclose()
+        finally:
+            await client.close_async()  # type: ignore[no-untyped-call]
+
+    def _subscription(self, job_id: str) -> contextlib.AbstractAsyncContextManager[
+        tuple[AsyncIterator[Job], asyncio.Event]
+    ]:
+        return self.subscription("OnJobUpdated", {"id": job_id})
+
+    async def subscribe_mine(self, *, live: asyncio.Event | None = None) -> AsyncGenerator[Job, None]:
+        """Every change to any of the caller's own jobs (``onMyJobsUpdated``), until you stop iterating.
+
+        The server derives "mine" from the credentials; there is no argument to forge. ``live`` is set
+        once the server acknowledged the subscription: what changes after that is delivered.
+        """
+        async with self.subscription("OnMyJobsUpdated") as (jobs, acknowledged):
+            relay = asyncio.ensure_future(_relay(acknowledged, live)) if live is not None else None
+            try:
+                async for job in jobs:
+                    yield job
+            finally:
+                if relay is not None:
+                    relay.cancel()
 
     async def subscribe(self, job_id: str) -> AsyncGenerator[Job, None]:
         """Every update of the job, as published by ``updateJob``/``cancelJob``, until you stop iterating."""

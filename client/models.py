@@ -58,6 +58,8 @@ class Job:
     attempts: int
     created_at: str
     updated_at: str
+    #: Who submitted it: "api-key", an IAM ARN or a user's sub (what onMyJobsUpdated filters on).
+    owner: str
     payload: Any = None
     result: Any = None
     error: JobError | None = None
@@ -86,6 +88,7 @@ class Job:
             attempts=int(data["attempts"]),
             created_at=data["createdAt"],
             updated_at=data["updatedAt"],
+            owner=data["owner"],
             payload=_json(data.get("payload")),
             result=_json(data.get("result")),
             error=JobError(error["type"], error["message"]) if error else None,
@@ -99,6 +102,18 @@ class Job:
                 for a in data.get("artifacts") or ()
             ),
         )
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of ``listJobs``: newest first; ``next_token`` is opaque (pass it back), None on the last page."""
+
+    items: tuple[Job, ...]
+    next_token: str | None = None
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> JobPage:
+        return cls(items=tuple(Job.from_wire(item) for item in data["items"]), next_token=data.get("nextToken"))
 
 
 def _json(value: Any) -> Any:

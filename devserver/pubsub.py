@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 logger = logging.getLogger("appsync_jobs.devserver.pubsub")
@@ -120,15 +120,19 @@ def _offer(queue: EventQueue, event: dict[str, Any], waiting: list[EventQueue], 
 
 
 class _Subscriber:
-    __slots__ = ("filters", "others", "queue")
+    __slots__ = ("filters", "others", "predicate", "queue")
 
-    def __init__(self, filters: Mapping[str, Any]) -> None:
+    def __init__(self, filters: Mapping[str, Any], predicate: Callable[[Mapping[str, Any]], bool] | None) -> None:
         self.filters = filters
         #: The filters besides "id" (subscribers found by their id need only these checked).
         self.others = tuple((name, value) for name, value in filters.items() if name != "id" and value is not OMITTED)
+        #: The filter the subscription resolver set at subscribe time (AppSync enhanced filtering).
+        self.predicate = predicate
         self.queue = EventQueue()
 
     def matches(self, event: Mapping[str, Any]) -> bool:
+        if self.predicate is not None and not self.predicate(event):
+            return False
         return all(value is OMITTED or event.get(name) == value for name, value in self.filters.items())
 
 
@@ -138,6 +142,11 @@ class PubSub:
         # Subscribers keyed by the value of an "id" filter: updateJob events reach only that job's
         # listeners without scanning every subscription (fan-out cost grows with listeners, not load).
         self._by_id: dict[tuple[str, Any], set[_Subscriber]] = defaultdict(set)
+        # Subscribers whose filter requires one field to equal one value (onMyJobsUpdated: owner),
+        # keyed by (subscription field, field name, value): an event reaches its owner's listeners
+        # only, not every listener of the field.
+        self._by_key: dict[tuple[str, str, Any], set[_Subscriber]] = defaultdict(set)
+        self._key_names: dict[str, set[str]] = defaultdict(set)
 
     def publish(self, subscription_field: str, event: dict[str, Any]) -> int:
         delivered = 0
@@ -148,6 +157,8 @@ class PubSub:
             # Its id filter equals the event's id (that is how it was found); check any others.
             if subscriber.others and not all(event.get(name) == value for name, value in subscriber.others):
                 continue
+            if subscriber.predicate is not None and not subscriber.predicate(event):
+                continue
             queue = subscriber.queue
             items = queue._items
             if len(items) < queue.maxsize or queue.maxsize <= 0:  # _offer, inlined: the one hot loop
@@ -157,6 +168,14 @@ class PubSub:
                     waiting.append(queue)
             else:
                 logger.warning("subscriber too slow; event dropped for %s", subscription_field)
+        for name in self._key_names.get(subscription_field, ()):
+            try:
+                keyed = self._by_key.get((subscription_field, name, event.get(name, OMITTED)))
+            except TypeError:  # an unhashable value equals no filter's value
+                continue
+            for subscriber in tuple(keyed) if keyed else ():
+                if subscriber.matches(event):
+                    delivered += _offer(subscriber.queue, event, waiting, subscription_field)
         wildcard = self._subscribers.get(subscription_field)
         for subscriber in tuple(wildcard) if wildcard else ():
             if subscriber.matches(event):
@@ -165,16 +184,34 @@ class PubSub:
             _wake_all_soon(waiting)
         return delivered
 
-    def open(self, subscription_field: str, filters: Mapping[str, Any]) -> EventStream:
-        """Register a subscriber now and return its event stream; ``aclose`` unregisters it."""
-        subscriber = _Subscriber(dict(filters))
-        key = (subscription_field, filters.get("id", OMITTED))
-        bucket = self._by_id[key] if key[1] is not OMITTED else self._subscribers[subscription_field]
+    def open(
+        self,
+        subscription_field: str,
+        filters: Mapping[str, Any],
+        predicate: Callable[[Mapping[str, Any]], bool] | None = None,
+        key: tuple[str, Any] | None = None,
+    ) -> EventStream:
+        """Register a subscriber now and return its event stream; ``aclose`` unregisters it.
+
+        ``filters`` are argument filters (equality on same-named fields); ``predicate`` is the filter
+        the subscription resolver set (``devserver.subscription_filter``). An event must pass both.
+        ``key`` = (field, value) that every event the predicate admits has (an ``eq`` condition of
+        it): the subscriber is then looked up by that value instead of checked on every event.
+        """
+        subscriber = _Subscriber(dict(filters), predicate)
+        id_key = (subscription_field, filters.get("id", OMITTED))
+        if id_key[1] is not OMITTED:
+            bucket = self._by_id[id_key]
+        elif key is not None and predicate is not None:
+            self._key_names[subscription_field].add(key[0])
+            bucket = self._by_key[(subscription_field, key[0], key[1])]
+        else:
+            bucket = self._subscribers[subscription_field]
         bucket.add(subscriber)
         return EventStream(subscriber, bucket)
 
     def subscriber_count(self) -> int:
-        return sum(len(s) for s in self._subscribers.values()) + sum(len(s) for s in self._by_id.values())
+        return sum(len(s) for buckets in (self._subscribers, self._by_id, self._by_key) for s in buckets.values())
 
 
 class EventStream:

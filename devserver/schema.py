@@ -4,11 +4,12 @@ two describe the same API) and resolves every root field by invoking the resolve
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, ListValueNode, ObjectTypeDefinitionNode, StringValueNode, parse
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 from strawberry.types.unset import UNSET
@@ -20,9 +21,32 @@ from devserver.lambda_invoke import invoke_resolver
 from devserver.pubsub import OMITTED
 from devserver.scalars import AWSJSON, AWSURL, SCALARS, AWSDateTime
 from devserver.selection import project
-from resolvers.envelope import FieldError
+from devserver.subscription_filter import UnsupportedFilter, compile_filter, equality_key
+from jobcore.contract import contract_sdl
+from resolvers.envelope import FieldError, subscription_filter
 
 SUBSCRIPTION_FIELD = "onJobUpdated"
+MY_JOBS_FIELD = "onMyJobsUpdated"
+
+
+@functools.cache
+def subscriptions_by_mutation() -> dict[str, tuple[str, ...]]:
+    """Which subscription fields each mutation publishes to, read from ``@aws_subscribe`` in the
+    contract - the list AppSync itself follows, so the two cannot disagree."""
+    published: dict[str, list[str]] = {}
+    for definition in parse(contract_sdl()).definitions:
+        if not isinstance(definition, ObjectTypeDefinitionNode) or definition.name.value != "Subscription":
+            continue
+        for field in definition.fields or ():
+            for directive in field.directives or ():
+                if directive.name.value != "aws_subscribe":
+                    continue
+                for argument in directive.arguments or ():
+                    if argument.name.value == "mutations" and isinstance(argument.value, ListValueNode):
+                        for value in argument.value.values:
+                            if isinstance(value, StringValueNode):
+                                published.setdefault(value.value, []).append(field.name.value)
+    return {mutation: tuple(fields) for mutation, fields in published.items()}
 
 
 @strawberry.enum(description="Where a job is in its life.")
@@ -70,6 +94,7 @@ class Job:
     attempts: int
     cancelRequested: bool
     version: int
+    owner: str
     createdAt: AWSDateTime
     updatedAt: AWSDateTime
     startedAt: AWSDateTime | None
@@ -82,6 +107,12 @@ class ArtifactInput:
     name: str
     size: float
     contentType: str
+
+
+@strawberry.type
+class JobConnection:
+    items: list[Job]
+    nextToken: str | None
 
 
 @strawberry.input
@@ -108,6 +139,7 @@ class UpdateJobInput:
     leaseToken: str | None = UNSET
     leaseSeconds: int | None = UNSET
     artifacts: list[ArtifactInput] | None = UNSET
+    messageSentAt: AWSDateTime | None = UNSET
 
 
 def _plain(value: Any) -> Any:
@@ -121,16 +153,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    # AppSync's ctx.arguments holds what the client gave: omitted optional arguments are absent.
+    return {k: _plain(v) for k, v in arguments.items() if v is not UNSET}
+
+
 def _resolve(info: Info[RequestContext, None], **arguments: Any) -> Any:
-    value, _ = invoke_resolver(info._raw_info, {k: _plain(v) for k, v in arguments.items()})
+    value, _ = invoke_resolver(info._raw_info, _arguments(arguments))
     return value
 
 
 def _resolve_and_publish(info: Info[RequestContext, None], **arguments: Any) -> Any:
-    value, selection = invoke_resolver(info._raw_info, {k: _plain(v) for k, v in arguments.items()})
+    value, selection = invoke_resolver(info._raw_info, _arguments(arguments))
     if value is not None:
-        # @aws_subscribe: subscribers receive this mutation's response, cut to what it selected.
-        info.context.pubsub.publish(SUBSCRIPTION_FIELD, project(value, selection))
+        # @aws_subscribe: subscribers receive this mutation's response, cut to what it selected, on
+        # every subscription field that names the mutation.
+        event = project(value, selection)
+        for subscription_field in subscriptions_by_mutation().get(info.field_name, ()):
+            info.context.pubsub.publish(subscription_field, event)
     return value
 
 
@@ -140,15 +180,30 @@ class Query:
     def job(self, info: Info[RequestContext, None], id: strawberry.ID) -> Job | None:
         return _resolve(info, id=id)  # type: ignore[no-any-return]
 
+    @strawberry.field
+    def listJobs(
+        self,
+        info: Info[RequestContext, None],
+        status: JobStatus | None = UNSET,
+        type: str | None = UNSET,
+        limit: int | None = UNSET,
+        nextToken: str | None = UNSET,
+    ) -> JobConnection:
+        return _resolve(info, status=status, type=type, limit=limit, nextToken=nextToken)  # type: ignore[no-any-return]
+
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation
     def submitJob(self, info: Info[RequestContext, None], input: SubmitJobInput) -> Job:
-        return _resolve(info, input=input)  # type: ignore[no-any-return]
+        return _resolve_and_publish(info, input=input)  # type: ignore[no-any-return]
 
     @strawberry.mutation
     def cancelJob(self, info: Info[RequestContext, None], id: strawberry.ID) -> Job | None:
+        return _resolve_and_publish(info, id=id)  # type: ignore[no-any-return]
+
+    @strawberry.mutation
+    def retryJob(self, info: Info[RequestContext, None], id: strawberry.ID) -> Job | None:
         return _resolve_and_publish(info, id=id)  # type: ignore[no-any-return]
 
     @strawberry.mutation
@@ -172,6 +227,19 @@ class Subscription:
         # Registers before returning (not on first iteration), so the subscription is live by the
         # time the client is told it started: no event can fall between start_ack and listening.
         events = info.context.pubsub.open(SUBSCRIPTION_FIELD, {"id": id if id is not None else OMITTED})
+        return events  # type: ignore[return-value]
+
+    @strawberry.subscription
+    async def onMyJobsUpdated(self, info: Info[RequestContext, None]) -> AsyncGenerator[Job | None, None]:
+        # The resolver runs once, at subscribe time, and sets the filter from the caller's identity
+        # (AppSync enhanced filtering); every event is then checked against it as published.
+        spec = subscription_filter(_resolve(info))
+        try:
+            predicate = compile_filter(spec) if spec is not None else None
+        except UnsupportedFilter as exc:
+            raise FieldError(str(exc), "UnsupportedOperation") from exc
+        key = equality_key(spec) if spec is not None else None
+        events = info.context.pubsub.open(MY_JOBS_FIELD, {}, predicate, key)
         return events  # type: ignore[return-value]
 
 

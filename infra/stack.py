@@ -6,7 +6,8 @@ except ``jobcore.table_schema`` (stdlib-only constants shared with the DynamoDB 
 
 Least privilege, as the issue asks:
 
-* resolvers Lambda - item read/write on the table and its ``stuck`` index, SendMessage on the queue;
+* resolvers Lambda - item read/write on the table and its ``stuck`` index, Query on the two listing
+  indexes and BatchGetItem on the table (listJobs), read of the pagination secret, SendMessage on the queue;
 * worker - ``appsync:GraphQL`` on ``Mutation.updateJob`` only (it reports every change through the
   API so subscribers hear it), ChangeMessageVisibility on the queue for heartbeats;
 * DLQ consumer - consumes the DLQ, ``updateJob`` only, SendMessage on the dead-letter archive only;
@@ -51,6 +52,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -82,11 +84,15 @@ from jobcore import table_schema
 #: themselves are AppSync's fan-out of the mutations named in @aws_subscribe.
 ROOT_FIELDS: Final = (
     ("Query", "job"),
+    ("Query", "listJobs"),
     ("Mutation", "submitJob"),
     ("Mutation", "cancelJob"),
+    ("Mutation", "retryJob"),
     ("Mutation", "updateJob"),
     ("Mutation", "createUpload"),
     ("Subscription", "onJobUpdated"),
+    # Its resolver sets the subscriber's enhanced filter (owner = the caller) at subscribe time.
+    ("Subscription", "onMyJobsUpdated"),
 )
 #: The one mutation the worker-side functions may call.
 WORKER_MUTATION: Final = "updateJob"
@@ -184,6 +190,14 @@ TASK_PROTECTION_REASON: Final = (
     "Scale-in protection (ecs:UpdateTaskProtection) for the worker's own tasks: task ARNs are created "
     "at run time, so the statement is scoped to this cluster's tasks (task/<cluster>/*)."
 )
+PAGINATION_SECRET_ROTATION_REASON: Final = (
+    "The pagination secret only signs listJobs' nextToken (page positions of the caller's own jobs; "
+    "a token reveals nothing and grants nothing beyond the caller's own listing). Rotating it would "
+    "only invalidate the page tokens clients hold at that moment; rotate it by hand (a new value) if "
+    "it ever leaks - the resolvers pick it up within their 5-minute cache."
+)
+#: Environment variable naming the secret that signs listJobs' nextToken (jobcore.settings).
+PAGINATION_SECRET_ENV: Final = "JOBS_PAGINATION_SECRET_ARN"
 COGNITO_PLUS_REASON: Final = (
     "Cognito Plus tier (threat protection) is a paid feature; the optional pool only gates API access "
     "for a frontend and uses the Essentials tier."
@@ -239,6 +253,7 @@ class JobsStack(Stack):
 
         self.table = self._job_table()
         self.dead_letter_archive = self._dead_letter_archive()
+        self.pagination_secret = self._pagination_secret()
         self.dead_letter_queue, self.queue = self._queues()
         self.long_queue = self._long_queue()
         self.artifact_bucket = self._artifact_bucket()
@@ -253,10 +268,10 @@ class JobsStack(Stack):
         self.resolvers_fn = self._function(
             "ResolversFunction",
             handler=RESOLVERS_HANDLER,
-            description="AppSync resolvers for Query.job and Mutation.submitJob/cancelJob/updateJob",
+            description="AppSync resolvers for every root field of the API (schema.graphql)",
             timeout_seconds=RESOLVERS_TIMEOUT_SECONDS,
             memory_mb=RESOLVERS_MEMORY_MB,
-            environment=dict(env),
+            environment={**env, PAGINATION_SECRET_ENV: self.pagination_secret.secret_arn},
         )
         self.worker_fn = self._function(
             "WorkerFunction",
@@ -319,6 +334,21 @@ class JobsStack(Stack):
             sort_key=dynamodb.Attribute(name=table_schema.STUCK_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
+        # listJobs: the caller's jobs newest first (byOwner) and of one status (byOwnerStatus, keyed on
+        # owner#status, so a status filter is a Query of its own partition, never a scan or a filter).
+        # Keys + jobType only (for the type FilterExpression): the adapter re-reads the page's jobs
+        # with a consistent BatchGetItem, and these index entries change only when the status does.
+        for index_name, partition_key in (
+            (table_schema.OWNER_INDEX, table_schema.OWNER_INDEX_PARTITION_KEY),
+            (table_schema.OWNER_STATUS_INDEX, table_schema.OWNER_STATUS_INDEX_PARTITION_KEY),
+        ):
+            table.add_global_secondary_index(
+                index_name=index_name,
+                partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=table_schema.LISTING_SORT_KEY, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.INCLUDE,
+                non_key_attributes=list(table_schema.LISTING_PROJECTED_ATTRIBUTES),
+            )
         return table
 
     @property
@@ -340,6 +370,27 @@ class JobsStack(Stack):
             retention_period=Duration.days(ARCHIVE_RETENTION_DAYS),
             removal_policy=self._removal,
         )
+
+    @property
+    def listing_index_arns(self) -> list[str]:
+        return [
+            f"{self.table.table_arn}/index/{name}"
+            for name in (table_schema.OWNER_INDEX, table_schema.OWNER_STATUS_INDEX)
+        ]
+
+    def _pagination_secret(self) -> secretsmanager.Secret:
+        """The key that signs listJobs' nextToken (read lazily by the resolvers, cached 5 minutes)."""
+        secret = secretsmanager.Secret(
+            self,
+            "PaginationSecret",
+            description=f"{self.config.stack_name}: signs listJobs nextToken values (HMAC-SHA256 key)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+            removal_policy=self._removal,
+        )
+        _acknowledge(secret, "AwsSolutions-SMG4", PAGINATION_SECRET_ROTATION_REASON)
+        return secret
 
     def _queues(self) -> tuple[sqs.Queue, sqs.Queue]:
         cfg = self.config
@@ -642,6 +693,14 @@ class JobsStack(Stack):
             )
         )
         self.queue.grant_send_messages(self.resolvers_fn)
+        # listJobs: Query one owner's partition of a listing index, then re-read the page's jobs.
+        self.resolvers_fn.add_to_role_policy(
+            iam.PolicyStatement(sid="JobListingIndexes", actions=["dynamodb:Query"], resources=self.listing_index_arns)
+        )
+        self.resolvers_fn.add_to_role_policy(
+            iam.PolicyStatement(sid="JobListingReads", actions=["dynamodb:BatchGetItem"], resources=[self.table.table_arn])
+        )
+        self.pagination_secret.grant_read(self.resolvers_fn)
 
     def _wire_worker(self) -> None:
         cfg = self.config

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobcore.registry import TaskRegistry
 from jobcore.service import Services
 from jobcore.settings import Settings
+
+#: The local nextToken signing key, in the data directory (created on first use, mode 0600).
+PAGINATION_KEY_FILE = "pagination.key"
 
 if TYPE_CHECKING:
     from jobcore.adapters.local_artifacts import LocalArtifactStore
@@ -33,6 +37,7 @@ class LocalBackend:
     queue: SqliteJobQueue
     dead_letter_queue: SqliteJobQueue
     archive: SqliteJobQueue
+    data_dir: Path
     #: The long-task queue (``appsync-jobs worker --queue long`` consumes it; same DLQ).
     long_queue: SqliteJobQueue | None = None
     artifacts: LocalArtifactStore | None = None
@@ -69,8 +74,8 @@ def local_backend(settings: Settings) -> LocalBackend:
         max_receive_count=settings.max_receive_count,
     )
     artifacts = LocalArtifactStore(settings.data_dir, base_url=_server_base(settings.graphql_url))
-    return LocalBackend(database, queue, dlq, archive, long_queue, artifacts, settings.lambda_budget_seconds,
-                        settings.artifact_url_seconds)
+    return LocalBackend(database, queue, dlq, archive, settings.data_dir, long_queue, artifacts,
+                        settings.lambda_budget_seconds, settings.artifact_url_seconds)
 
 
 #: The local long-task queue's name in the SQLite file.
@@ -88,10 +93,12 @@ def local_services(
     metrics: MetricsSink | None = None,
     trust: ReporterTrust | None = None,
 ) -> Services:
+    from jobcore.adapters.pagination_keys import FileKey
     from jobcore.adapters.sqlite import SqliteJobStore
 
     registry.check_routes(backend.lambda_budget_seconds)
     services = Services(store=SqliteJobStore(backend.database), queue=backend.queue, registry=registry,
+                        pagination_key=FileKey(backend.data_dir / PAGINATION_KEY_FILE),
                         long_queue=backend.long_queue, lambda_budget_seconds=backend.lambda_budget_seconds,
                         artifacts=backend.artifacts, artifact_url_seconds=backend.artifact_url_seconds)
     if metrics is not None:
@@ -117,7 +124,12 @@ def aws_services(settings: Settings, registry: TaskRegistry) -> Services:
     sqs = boto3.client("sqs", region_name=settings.region)
     queue = SqsJobQueue(sqs, settings.queue_url)
     registry.check_routes(settings.lambda_budget_seconds)
-    return Services(store=store, queue=queue, registry=registry,
+    pagination_key = None
+    if settings.pagination_secret_arn:
+        from jobcore.adapters.pagination_keys import SecretsManagerKey
+
+        pagination_key = SecretsManagerKey(settings.pagination_secret_arn)
+    return Services(store=store, queue=queue, registry=registry, pagination_key=pagination_key,
                     metrics=metrics_from_settings(settings), reporter_trust=settings.reporter_trust(),
                     long_queue=SqsJobQueue(sqs, settings.long_queue_url) if settings.long_queue_url else None,
                     lambda_budget_seconds=settings.lambda_budget_seconds,

@@ -1,14 +1,16 @@
 """GraphQL documents the backend sends (the worker's and reaper's reports).
 
 ``updateJob`` selects every Job field because AppSync publishes exactly the mutation's selection to
-``onJobUpdated`` subscribers: a field left out here would reach them as null.
+``onJobUpdated`` subscribers: a field left out here would reach them as null. ``owner`` above all:
+``onMyJobsUpdated``'s subscription filter matches on it, so an update that did not select it would
+reach no ``onMyJobsUpdated`` subscriber at all.
 """
 
 from __future__ import annotations
 
 JOB_FIELDS = """
   id type status payload result error { type message } progress message attempts
-  cancelRequested version createdAt updatedAt startedAt finishedAt
+  cancelRequested version owner createdAt updatedAt startedAt finishedAt
   artifacts { name size contentType url expiresAt }
 """
 

@@ -12,8 +12,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from jobcore.domain.job import Job
+from jobcore.domain.job import Job, JobStatus
 from jobcore.errors import ValidationError
+from jobcore.wire import format_datetime
+
+#: Largest page a store is asked for (``listJobs``' limit is at most 100).
+MAX_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +25,25 @@ class CreateResult:
     job: Job
     #: False when the idempotency key already named a job, which is returned instead.
     created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing, newest first, and where the next page starts.
+
+    ``cursor`` is the store's position after the last job it examined (``listing_position`` of a job:
+    creation instant and id, so it is unique and time-ordered), or None when nothing older is left.
+    A store may return fewer than the requested jobs with a cursor (DynamoDB filters after reading);
+    only ``cursor is None`` means the end. The service signs the cursor before a client sees it.
+    """
+
+    items: list[Job]
+    cursor: str | None
+
+
+def listing_position(job: Job) -> str:
+    """A job's place in its owner's newest-first listing: ``<createdAt>#<id>`` (sorts as text)."""
+    return f"{format_datetime(job.created_at)}#{job.id}"
 
 
 class JobStore(ABC):
@@ -58,9 +81,30 @@ class JobStore(ABC):
 
     @abstractmethod
     def _mark_requeued(self, job: Job, at: datetime) -> bool: ...
+    def list_by_owner(
+        self,
+        owner: str,
+        *,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> Page:
+        """``owner``'s jobs, newest first, optionally of one status and/or type, strictly older than
+        the position ``after`` (a ``Page.cursor`` from the previous page, trusted: the service has
+        checked its signature). No other owner's job can appear: every adapter reads one owner's index
+        partition, never the table."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValidationError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        return self._list_by_owner(owner, status, job_type, limit, after)
 
     @abstractmethod
     def _create(self, job: Job) -> CreateResult: ...
+
+    @abstractmethod
+    def _list_by_owner(
+        self, owner: str, status: JobStatus | None, job_type: str | None, limit: int, after: str | None
+    ) -> Page: ...
 
     @abstractmethod
     def _get(self, job_id: str) -> Job | None: ...

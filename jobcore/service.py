@@ -12,9 +12,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jobcore import pagination
 from jobcore.artifacts import ArtifactStore, PresignedUrl, artifact_key, check_upload_refs, new_upload_ref, upload_key
 from jobcore.auth import Caller, ReporterTrust, ensure_can_read, ensure_can_report
-from jobcore.domain.job import Job, JobFailure, JobStatus, JobUpdate, apply_cancel, apply_update, new_job
+from jobcore.domain.job import (
+    Job,
+    JobFailure,
+    JobStatus,
+    JobUpdate,
+    apply_cancel,
+    apply_retry,
+    apply_update,
+    new_job,
+)
 from jobcore.errors import (
     IdempotencyConflict,
     JobNotFound,
@@ -38,7 +48,7 @@ from jobcore.limits import (
     check_published_payload,
 )
 from jobcore.metrics import Metric, MetricsSink, NullMetrics, observe_transition, record
-from jobcore.ports import JobQueue, JobStore
+from jobcore.ports import MAX_PAGE_SIZE, JobQueue, JobStore
 from jobcore.registry import LONG_ROUTE, TaskRegistry
 from jobcore.tracing import current_trace_header
 from jobcore.wire import ArtifactShape, encode_message, format_datetime, job_to_graphql
@@ -84,6 +94,8 @@ class Services:
     #: Where artifacts, large results and uploads live (S3 / the local data directory).
     artifacts: ArtifactStore | None = None
     artifact_url_seconds: int = 900
+    #: The key that signs ``listJobs``' nextToken (``jobcore.pagination``); None: listing is unavailable.
+    pagination_key: pagination.KeySource | None = None
 
 
 def submit_job(
@@ -117,7 +129,7 @@ def submit_job(
                 f"idempotencyKey '{idempotency_key}' was already used for a different request (job {existing.id})",
                 info={"jobId": existing.id},
             )
-        if existing.status is JobStatus.PENDING and now - existing.created_at >= services.requeue_pending_after:
+        if existing.status is JobStatus.PENDING and now - existing.updated_at >= services.requeue_pending_after:
             _enqueue(services, existing)
         return existing
     record(services.metrics, Metric.JOBS_SUBMITTED)
@@ -165,6 +177,81 @@ def get_job(services: Services, caller: Caller, job_id: str) -> Job:
 def cancel_job(services: Services, caller: Caller, job_id: str) -> Job:
     get_job(services, caller, job_id)  # visibility check first: others' jobs are NotFound
     return _write(services, job_id, lambda current: apply_cancel(current, services.clock()))
+
+
+def retry_job(services: Services, caller: Caller, job_id: str) -> Job:
+    """Queue a FAILED or CANCELLED job again (same id, a new attempt); PENDING comes back unchanged.
+
+    Exactly one message per retry, however many clicks: the compare-and-set lets one writer move the
+    job to PENDING, and only that writer enqueues; a loser re-reads, finds it PENDING and returns it.
+    A crash between the write and the send leaves a PENDING job without a message, which the reaper's
+    stale-PENDING re-enqueue heals (the PENDING marker counts from the retry, not the creation).
+    """
+    for _ in range(MAX_CAS_ATTEMPTS):
+        current = get_job(services, caller, job_id)
+        new = apply_retry(current, services.clock())
+        if new is current:
+            return current
+        try:
+            written = services.store.replace(new, expected_version=current.version)
+        except TransitionConflict:
+            continue
+        return _enqueue(services, written)
+    raise TransitionConflict(f"Job {job_id} kept changing under this retry; retry it")
+
+
+#: ``listJobs``' page size when the client gives none.
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    items: list[Job]
+    #: Signed; None on the last page.
+    next_token: str | None
+
+
+def list_jobs(
+    services: Services,
+    caller: Caller,
+    *,
+    status: str | None = None,
+    job_type: str | None = None,
+    limit: int | None = None,
+    next_token: str | None = None,
+) -> JobPage:
+    """The caller's own jobs (``owner == caller.principal``, whatever the auth mode), newest first.
+
+    "Own" on purpose even for IAM callers, who may *read* any job: a listing is "mine", and an
+    unbounded all-owners listing would need a table scan. Every bad argument is a ValidationError
+    that changes nothing; a nextToken must have been issued for this caller and these filters.
+    """
+    if limit is None:
+        limit = DEFAULT_PAGE_SIZE
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    try:
+        wanted = JobStatus(status) if status is not None else None
+    except ValueError:
+        raise ValidationError("status must be a JobStatus") from None
+    if job_type is not None and not isinstance(job_type, str):
+        raise ValidationError("type must be a string")
+    check_length("type", job_type, MAX_TYPE_LENGTH)
+    if services.pagination_key is None:
+        raise RuntimeError("no pagination key is configured (JOBS_PAGINATION_SECRET_ARN)")
+    key = services.pagination_key()
+    owner = caller.principal
+    after = None
+    if next_token is not None:
+        after = pagination.verify(key, next_token, owner=owner, status=wanted, job_type=job_type)
+    page = services.store.list_by_owner(owner, status=wanted, job_type=job_type, limit=limit, after=after)
+    # The store reads one owner's partition; checking again costs nothing and keeps a store bug from
+    # ever becoming a leak.
+    items = [job for job in page.items if job.owner == owner]
+    token = None
+    if page.cursor is not None:
+        token = pagination.sign(key, owner=owner, status=wanted, job_type=job_type, position=page.cursor)
+    return JobPage(items, token)
 
 
 def update_job(services: Services, caller: Caller, job_id: str, update: JobUpdate) -> Job:

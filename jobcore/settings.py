@@ -87,6 +87,8 @@ class Settings:
     def lambda_budget_seconds(self) -> int:
         """The longest task time limit the Lambda worker can honour: its timeout minus the margin."""
         return max(1, self.lambda_timeout_seconds - self.handback_margin_seconds)
+    #: Secrets Manager secret whose value signs listJobs' nextToken (cloud; locally a file in data_dir).
+    pagination_secret_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -118,4 +120,5 @@ class Settings:
             long_queue_url=env.get("JOBS_LONG_QUEUE_URL"),
             artifact_bucket=env.get("JOBS_ARTIFACT_BUCKET"),
             artifact_url_seconds=int(env.get("JOBS_ARTIFACT_URL_SECONDS", "900")),
+            pagination_secret_arn=env.get("JOBS_PAGINATION_SECRET_ARN") or None,
         )

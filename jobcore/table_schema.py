@@ -24,3 +24,19 @@ JOB_KEY_PREFIX: Final = "JOB#"
 IDEMPOTENCY_KEY_PREFIX: Final = "IDEM#"
 
 DEFAULT_RETENTION_DAYS: Final = 30
+
+#: listJobs' indexes. Both sort on ``position`` = ``<createdAt>#<id>`` (``jobcore.ports.listing_position``),
+#: unique and time-ordered, so "newest first, after this one" is one key range of one partition.
+#: ``byOwner`` is keyed on the owner alone; ``byOwnerStatus`` on ``<owner>#<status>``, so a status
+#: filter is a Query of its own partition - never a scan, never a FilterExpression over other statuses.
+#: Both project the keys plus ``jobType`` only: a type filter is a FilterExpression on the index, and
+#: the adapter re-reads the page's jobs with one consistent BatchGetItem (indexes are eventually
+#: consistent; a job's record changes on every update, and projecting it would add an index write to
+#: each of them, while these keys change only with the status).
+OWNER_INDEX: Final = "byOwner"
+OWNER_INDEX_PARTITION_KEY: Final = "owner"
+OWNER_STATUS_INDEX: Final = "byOwnerStatus"
+OWNER_STATUS_INDEX_PARTITION_KEY: Final = "ownerStatus"
+LISTING_SORT_KEY: Final = "position"
+JOB_TYPE_ATTRIBUTE: Final = "jobType"
+LISTING_PROJECTED_ATTRIBUTES: Final = (JOB_TYPE_ATTRIBUTE,)

@@ -45,6 +45,7 @@ class JobShape(TypedDict):
     attempts: int
     cancelRequested: bool
     version: int
+    owner: str
     createdAt: str
     updatedAt: str
     startedAt: str | None
@@ -82,6 +83,7 @@ def job_to_graphql(job: Job) -> JobShape:
         "attempts": job.attempts,
         "cancelRequested": job.cancel_requested,
         "version": job.version,
+        "owner": job.owner,
         "createdAt": format_datetime(job.created_at),
         "updatedAt": format_datetime(job.updated_at),
         "startedAt": format_optional_datetime(job.started_at),
@@ -146,6 +148,10 @@ def decode_message(body: str) -> str:
 def update_from_graphql(fields: dict[str, Any]) -> JobUpdate:
     """``UpdateJobInput`` (AWSJSON already parsed) as the state machine's ``JobUpdate``."""
     error = fields.get("error")
+    try:
+        message_sent_at = parse_optional_datetime(fields.get("messageSentAt"))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("messageSentAt must be an AWSDateTime") from exc
     return JobUpdate(
         lease_token=fields.get("leaseToken"),
         status=JobStatus(fields["status"]) if fields.get("status") else None,
@@ -155,4 +161,5 @@ def update_from_graphql(fields: dict[str, Any]) -> JobUpdate:
         error=JobFailure(str(error["type"]), str(error["message"])) if error else None,
         lease_seconds=fields.get("leaseSeconds"),
         artifacts=artifacts_from_graphql(fields["artifacts"]) if fields.get("artifacts") is not None else None,
+        message_sent_at=message_sent_at,
     )

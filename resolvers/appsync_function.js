@@ -6,7 +6,12 @@
 // them with util.error, so clients see ValidationError / NotFound / InvalidTransition ... exactly as
 // the local server reports them (devserver applies the same rule in resolvers/envelope.py).
 // Exceptions the handler did not expect still surface as "Lambda:Unhandled", as on plain AppSync.
-import { util } from '@aws-appsync/utils';
+//
+// Subscription resolvers may answer {appsyncJobsSubscriptionFilter: {owner: {eq: ...}}}: the filter
+// becomes the subscriber's enhanced filter (set here, at subscribe time, from the caller's identity
+// the Lambda saw - never from a client argument) and the resolver returns null, as AppSync requires.
+// The local server applies the same filter (resolvers/envelope.py, devserver/subscription_filter.py).
+import { util, extensions } from '@aws-appsync/utils';
 
 export function request(ctx) {
   // The Context object AppSync sends a direct Lambda resolver, minus `request`: that is every HTTP
@@ -34,6 +39,11 @@ export function response(ctx) {
   const failure = ctx.result ? ctx.result.appsyncJobsError : null;
   if (failure) {
     util.error(failure.message, failure.errorType, null, failure.errorInfo);
+  }
+  const filter = ctx.result ? ctx.result.appsyncJobsSubscriptionFilter : null;
+  if (filter) {
+    extensions.setSubscriptionFilter(util.transform.toSubscriptionFilter(filter));
+    return null;
   }
   return ctx.result;
 }

@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 ERROR_KEY = "appsyncJobsError"
+#: A subscription resolver's answer that sets the subscriber's filter (AppSync enhanced filtering):
+#: ``{"appsyncJobsSubscriptionFilter": {"owner": {"eq": "<principal>"}}}``. The JS response handler
+#: passes it to ``extensions.setSubscriptionFilter`` and returns null; the local server applies it
+#: itself (``devserver.subscription_filter``).
+FILTER_KEY = "appsyncJobsSubscriptionFilter"
 #: What AppSync reports for an exception the Lambda did not turn into an envelope.
 UNHANDLED_ERROR_TYPE = "Lambda:Unhandled"
 
@@ -39,3 +44,14 @@ def unwrap(result: Any) -> Any:
 def unhandled(exc: BaseException) -> FieldError:
     """A raised exception, as AppSync shows it: ``Lambda:Unhandled`` with the message only."""
     return FieldError(str(exc), UNHANDLED_ERROR_TYPE)
+
+
+def subscription_filter(result: Any) -> dict[str, Any] | None:
+    """The filter a subscription resolver set, if any (its field value is then null, as on AppSync)."""
+    if isinstance(result, dict) and isinstance(result.get(FILTER_KEY), dict):
+        return dict(result[FILTER_KEY])
+    return None
+
+
+def with_subscription_filter(filter_: dict[str, Any]) -> dict[str, Any]:
+    return {FILTER_KEY: filter_}

@@ -1,5 +1,5 @@
-"""AppSync resolver Lambda (powertools ``AppSyncResolver``): submitJob, job, cancelJob, updateJob and
-the subscribe-time check of onJobUpdated.
+"""AppSync resolver Lambda (powertools ``AppSyncResolver``): submitJob, job, listJobs, cancelJob,
+retryJob, updateJob, the subscribe-time check of onJobUpdated and onMyJobsUpdated's owner filter.
 
 The local server invokes this very module with AppSync-shaped events, so what runs locally is what
 deploys. Field functions only translate GraphQL arguments to use cases in ``jobcore.service``.
@@ -21,7 +21,7 @@ from jobcore.service import Services
 from jobcore.settings import Settings
 from jobcore.tracing import current_trace_header, trace_root
 from jobcore.wire import JobShape, format_datetime, job_to_graphql, update_from_graphql
-from resolvers.envelope import wrap_error
+from resolvers.envelope import with_subscription_filter, wrap_error
 from worker.tasks import load_registry
 
 logger = Logger(service="appsync-jobs-resolvers")
@@ -93,6 +93,27 @@ def on_job_updated(id: str) -> None:
     service.get_job(services(), _caller(), id)
 
 
+@app.resolver(type_name="Query", field_name="listJobs")
+def list_jobs(
+    status: str | None = None, type: str | None = None, limit: int | None = None, nextToken: str | None = None
+) -> dict[str, Any]:
+    page = service.list_jobs(
+        services(), _caller(), status=status, job_type=type, limit=limit, next_token=nextToken
+    )
+    return {"items": [job_to_graphql(job) for job in page.items], "nextToken": page.next_token}
+
+
+@app.resolver(type_name="Subscription", field_name="onMyJobsUpdated")
+def on_my_jobs_updated() -> dict[str, Any]:
+    """Runs once, when a client subscribes: the subscriber's filter is its own identity's jobs.
+
+    The owner comes from the caller's identity here, never from an argument (there is none), so no
+    client can ask for someone else's jobs. appsync_function.js hands the filter to AppSync
+    (``extensions.setSubscriptionFilter``); the local server applies the same filter to every event.
+    """
+    return with_subscription_filter({"owner": {"eq": _caller().principal}})
+
+
 @app.resolver(type_name="Mutation", field_name="submitJob")
 def submit_job(input: dict[str, Any]) -> JobShape:
     job_type = input.get("type")
@@ -109,6 +130,11 @@ def submit_job(input: dict[str, Any]) -> JobShape:
 @app.resolver(type_name="Mutation", field_name="cancelJob")
 def cancel_job(id: str) -> JobShape:
     return job_to_graphql(service.cancel_job(services(), _caller(), id))
+
+
+@app.resolver(type_name="Mutation", field_name="retryJob")
+def retry_job(id: str) -> JobShape:
+    return job_to_graphql(service.retry_job(services(), _caller(), id))
 
 
 @app.resolver(type_name="Mutation", field_name="updateJob")

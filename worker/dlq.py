@@ -70,6 +70,9 @@ def _fail(record: SQSRecord, job_id: str) -> str:
             "type": "DeadLettered",
             "message": "the job's message was dead-lettered after its deliveries were exhausted",
         },
+        # A redriven message keeps its original SentTimestamp: if the job was retried after it was
+        # sent, the verdict is about an earlier attempt and is refused (InvalidTransition, skipped).
+        "messageSentAt": _sent_at(record),
     }
     try:
         deps().reporter.update(job_id, verdict)
@@ -86,6 +89,13 @@ def _fail(record: SQSRecord, job_id: str) -> str:
 
 def record_dead_letter() -> None:
     record(deps().metrics, Metric.JOBS_DEAD_LETTERED)
+
+
+def _sent_at(record: SQSRecord) -> str | None:
+    sent = record.attributes.get("SentTimestamp")
+    if not sent:
+        return None
+    return format_datetime(datetime.fromtimestamp(int(sent) / 1000, UTC))
 
 
 @logger.inject_lambda_context(clear_state=True)

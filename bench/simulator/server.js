@@ -40,7 +40,7 @@ function newJob(input) {
   return {
     id: crypto.randomUUID(), type: input.type, status: 'PENDING', payload: input.payload ?? null,
     result: null, error: null, progress: null, message: null, attempts: 0, cancelRequested: false,
-    version: 1, createdAt: t, updatedAt: t, startedAt: null, finishedAt: null,
+    version: 1, owner: 'api-key', createdAt: t, updatedAt: t, startedAt: null, finishedAt: null,
   };
 }
 function echoLambda(event) {
@@ -53,6 +53,12 @@ function echoLambda(event) {
   }
   if (field === 'job') {
     return jobs.get(args.id) || null;
+  }
+  if (field === 'listJobs') {
+    // Newest first (a Map keeps insertion order); one page, no token: the echo cost of a page of jobs.
+    const all = [...jobs.values()];
+    const items = all.slice(Math.max(0, all.length - (args.limit ?? 20))).reverse();
+    return { items, nextToken: null };
   }
   if (field === 'cancelJob') {
     const job = jobs.get(args.id);
@@ -87,7 +93,7 @@ async function main() {
   if (!port) port = await freePort();
   const simulator = new AmplifyAppSyncSimulator({ port });
   const fields = [
-    ['Query', 'job'], ['Mutation', 'submitJob'], ['Mutation', 'cancelJob'], ['Mutation', 'updateJob'],
+    ['Query', 'job'], ['Query', 'listJobs'], ['Mutation', 'submitJob'], ['Mutation', 'cancelJob'], ['Mutation', 'updateJob'],
   ];
   simulator.init({
     schema: { content: fs.readFileSync(schemaPath, 'utf8') },

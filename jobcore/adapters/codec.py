@@ -33,6 +33,7 @@ def job_to_record(job: Job) -> dict[str, Any]:
         "leaseToken": job.lease_token,
         "leaseExpiresAt": format_optional_datetime(job.lease_expires_at),
         "deadlineAt": format_optional_datetime(job.deadline_at),
+        "queuedAt": format_optional_datetime(job.queued_at),
     }
 
 
@@ -62,6 +63,7 @@ def job_from_record(record: dict[str, Any]) -> Job:
         artifacts=tuple(
             Artifact(a["name"], int(a["size"]), a["contentType"]) for a in record.get("artifacts") or ()
         ),
+        queued_at=parse_optional_datetime(record.get("queuedAt")),
     )
 
 
@@ -88,7 +90,9 @@ def stuck_marker(job: Job) -> tuple[str, str] | None:
     if job.status is JobStatus.RUNNING and job.deadline_at is not None:
         return stuck_key(job.status, job.id), format_datetime(job.deadline_at)
     if job.status is JobStatus.PENDING:
-        return pending_marker(job, job.created_at)
+        # Since when it has been PENDING: its creation, or the retry that queued it again (a retried
+        # job is as fresh as a new one; its old creation time must not make the reaper re-enqueue it).
+        return pending_marker(job, job.updated_at)
     return None
 
 

@@ -17,10 +17,16 @@ from botocore.exceptions import ClientError
 from jobcore.adapters.codec import job_from_record, job_to_record, pending_marker, stuck_keys, stuck_marker
 from jobcore.domain.job import Job, JobStatus
 from jobcore.errors import TransitionConflict, ValidationError
-from jobcore.ports import CreateResult, JobStore
+from jobcore.ports import CreateResult, JobStore, Page, listing_position
 from jobcore.table_schema import (
     IDEMPOTENCY_KEY_PREFIX,
     JOB_KEY_PREFIX,
+    JOB_TYPE_ATTRIBUTE,
+    LISTING_SORT_KEY,
+    OWNER_INDEX,
+    OWNER_INDEX_PARTITION_KEY,
+    OWNER_STATUS_INDEX,
+    OWNER_STATUS_INDEX_PARTITION_KEY,
     PARTITION_KEY,
     STUCK_INDEX,
     STUCK_INDEX_PARTITION_KEY,
@@ -34,6 +40,20 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
+#: Index pages one listJobs call may read while a type filter discards entries: bounds its cost and
+#: latency; what is left is behind the returned cursor (fewer items than asked, as DynamoDB does).
+MAX_INDEX_QUERIES = 5
+#: Index entries read per query when a type filter may discard some (entries are ~150 bytes).
+FILTERED_QUERY_LIMIT = 100
+#: BatchGetItem rounds for keys DynamoDB left unprocessed (throttling) before giving up.
+MAX_BATCH_GET_ROUNDS = 5
+
+
+def owner_status_key(owner: str, status: JobStatus) -> str:
+    """``byOwnerStatus``' partition: unambiguous, since no status contains ``#``."""
+    return f"{owner}#{status.value}"
+
+
 class DynamoDbJobStore(JobStore):
     def __init__(self, client: Any, table_name: str, *, retention_days: int = 30) -> None:
         self.client = client
@@ -45,6 +65,10 @@ class DynamoDbJobStore(JobStore):
             PARTITION_KEY: _s(JOB_KEY_PREFIX + job.id),
             "version": {"N": str(job.version)},
             "record": _s(json.dumps(job_to_record(job))),
+            OWNER_INDEX_PARTITION_KEY: _s(job.owner),
+            OWNER_STATUS_INDEX_PARTITION_KEY: _s(owner_status_key(job.owner, job.status)),
+            LISTING_SORT_KEY: _s(listing_position(job)),
+            JOB_TYPE_ATTRIBUTE: _s(job.type),
         }
         marker = stuck_marker(job)
         if marker is not None:
@@ -188,3 +212,84 @@ class DynamoDbJobStore(JobStore):
                     kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
             counts[status.value] = total
         return counts
+
+    def _list_by_owner(
+        self, owner: str, status: JobStatus | None, job_type: str | None, limit: int, after: str | None
+    ) -> Page:
+        positions, cursor = self._index_page(owner, status, job_type, limit, after)
+        jobs = self._batch_get([job_id for _, job_id in positions])
+        items = []
+        for _, job_id in positions:
+            job = jobs.get(job_id)
+            # Gone (TTL) or moved on since the eventually consistent index saw it: not on this page.
+            if job is None or job.owner != owner or (status is not None and job.status is not status):
+                continue
+            items.append(job)
+        return Page(items, cursor)
+
+    def _index_page(
+        self, owner: str, status: JobStatus | None, job_type: str | None, limit: int, after: str | None
+    ) -> tuple[list[tuple[str, str]], str | None]:
+        """(position, job id) of up to ``limit`` matching index entries, and the cursor after them."""
+        names = {"#p": OWNER_INDEX_PARTITION_KEY}
+        values: dict[str, Any] = {":p": _s(owner)}
+        index = OWNER_INDEX
+        if status is not None:
+            index = OWNER_STATUS_INDEX
+            names["#p"] = OWNER_STATUS_INDEX_PARTITION_KEY
+            values[":p"] = _s(owner_status_key(owner, status))
+        condition = "#p = :p"
+        if after is not None:
+            condition += " AND #pos < :after"
+            names["#pos"] = LISTING_SORT_KEY  # DynamoDB refuses names an expression does not use
+            values[":after"] = _s(after)
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+        }
+        if job_type is not None:
+            request["FilterExpression"] = "#t = :t"
+            names["#t"] = JOB_TYPE_ATTRIBUTE
+            values[":t"] = _s(job_type)
+        found: list[tuple[str, str]] = []
+        start: dict[str, Any] | None = None
+        for _ in range(MAX_INDEX_QUERIES):
+            # One entry more than asked tells whether a next page exists without a second round trip.
+            wanted = limit + 1 - len(found)
+            reply = self.client.query(
+                **request,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                Limit=max(wanted, FILTERED_QUERY_LIMIT) if job_type is not None else wanted,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for item in reply.get("Items", []):
+                found.append((item[LISTING_SORT_KEY]["S"], item[PARTITION_KEY]["S"].removeprefix(JOB_KEY_PREFIX)))
+            if len(found) > limit:
+                return found[:limit], found[limit - 1][0]
+            start = reply.get("LastEvaluatedKey")
+            if not start:
+                return found, None
+        # Out of budget with more to read: resume after the last entry DynamoDB evaluated.
+        assert start is not None
+        return found, start[LISTING_SORT_KEY]["S"]
+
+    def _batch_get(self, job_ids: list[str]) -> dict[str, Job]:
+        """The current jobs (consistent reads), by id; ids with no item are simply absent."""
+        jobs: dict[str, Job] = {}
+        keys = [{PARTITION_KEY: _s(JOB_KEY_PREFIX + job_id)} for job_id in job_ids]
+        for _ in range(MAX_BATCH_GET_ROUNDS):
+            if not keys:
+                return jobs
+            reply = self.client.batch_get_item(
+                RequestItems={self.table_name: {"Keys": keys, "ConsistentRead": True}}
+            )
+            for item in reply.get("Responses", {}).get(self.table_name, []):
+                job = job_from_record(json.loads(item["record"]["S"]))
+                jobs[job.id] = job
+            keys = reply.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+        if keys:
+            raise TransitionConflict("the job table is throttling reads; retry the listing")
+        return jobs

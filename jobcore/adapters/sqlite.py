@@ -21,11 +21,8 @@ from pathlib import Path
 from jobcore.adapters.codec import job_from_record, job_to_record, pending_marker, stuck_keys, stuck_marker
 from jobcore.domain.job import Job, JobStatus
 from jobcore.errors import QueueError, TransitionConflict, ValidationError
-from jobcore.ports import CreateResult, JobQueue, JobStore, QueueDepth, ReceivedMessage
+from jobcore.ports import CreateResult, JobQueue, JobStore, Page, QueueDepth, ReceivedMessage, listing_position
 from jobcore.wire import format_datetime
-
-#: Columns added after the first release; a data directory from before gets them on open.
-_ADDED_COLUMNS = {"messages": {"attributes": "TEXT", "trace_header": "TEXT"}}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -35,7 +32,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     version INTEGER NOT NULL,
     stuck_status TEXT,
     stuck_at TEXT,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    status TEXT,
+    type TEXT,
+    position TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(owner, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
@@ -55,6 +55,24 @@ CREATE INDEX IF NOT EXISTS messages_visible ON messages(queue, visible_at);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
 """
 
+#: listJobs' indexes (created after ``the columns of ``_ADDED_COLUMNS```` exist, so a file from before them upgrades).
+#: ``position`` is ``<createdAt>#<id>`` (``jobcore.ports.listing_position``): unique and time-ordered,
+#: so "newest first, after this one" is one range of one index, with or without a status.
+_LISTING_INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, position DESC);
+CREATE INDEX IF NOT EXISTS jobs_by_owner_status ON jobs(owner, status, position DESC);
+"""
+#: Columns added after the first release: (type, how to fill existing rows or None). A data
+#: directory from before gets them on open (``SqliteDatabase._migrate``).
+_ADDED_COLUMNS: dict[str, dict[str, tuple[str, str | None]]] = {
+    "messages": {"attributes": ("TEXT", None), "trace_header": ("TEXT", None)},
+    "jobs": {
+        "status": ("TEXT", "json_extract(record, '$.status')"),
+        "type": ("TEXT", "json_extract(record, '$.type')"),
+        "position": ("TEXT", "json_extract(record, '$.createdAt') || '#' || id"),
+    },
+}
+
 
 class SqliteDatabase:
     """One SQLite file; a connection per thread (sqlite3 connections must not cross threads)."""
@@ -68,21 +86,24 @@ class SqliteDatabase:
         # processes opening the same file at once are harmless.
         self.connection().executescript(_SCHEMA)
         self._migrate()
+        self.connection().executescript(_LISTING_INDEXES)
 
     def _migrate(self) -> None:
-        """Add columns a data directory from an earlier release lacks (a write lock only when needed)."""
+        """Add (and fill) columns a data directory from an earlier release lacks (a write lock only when needed)."""
         if not self._missing_columns(self.connection()):
             return
         with self.transaction() as conn:  # re-checked under the lock: another process may have done it
-            for table, name, kind in self._missing_columns(conn):
+            for table, name, (kind, backfill) in self._missing_columns(conn):
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                if backfill is not None:
+                    conn.execute(f"UPDATE {table} SET {name} = {backfill}")
 
     @staticmethod
-    def _missing_columns(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    def _missing_columns(conn: sqlite3.Connection) -> list[tuple[str, str, tuple[str, str | None]]]:
         missing = []
         for table, columns in _ADDED_COLUMNS.items():
             present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-            missing += [(table, name, kind) for name, kind in columns.items() if name not in present]
+            missing += [(table, name, spec) for name, spec in columns.items() if name not in present]
         return missing
 
     def connection(self) -> sqlite3.Connection:
@@ -124,10 +145,10 @@ class SqliteJobStore(JobStore):
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO jobs (id, owner, idempotency_key, version, stuck_status, stuck_at, record)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO jobs (id, owner, idempotency_key, version, stuck_status, stuck_at, record,"
+                    " status, type, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (job.id, job.owner, job.idempotency_key, job.version, *(marker or (None, None)),
-                     json.dumps(job_to_record(job))),
+                     json.dumps(job_to_record(job)), job.status.value, job.type, listing_position(job)),
                 )
         except sqlite3.IntegrityError as exc:
             existing = self._by_idempotency_key(job.owner, job.idempotency_key)
@@ -152,11 +173,37 @@ class SqliteJobStore(JobStore):
         marker = stuck_marker(new)
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "UPDATE jobs SET version = ?, stuck_status = ?, stuck_at = ?, record = ? WHERE id = ? AND version = ?",
-                (new.version, *(marker or (None, None)), json.dumps(job_to_record(new)), new.id, expected_version),
+                "UPDATE jobs SET version = ?, stuck_status = ?, stuck_at = ?, record = ?, status = ?"
+                " WHERE id = ? AND version = ?",
+                (new.version, *(marker or (None, None)), json.dumps(job_to_record(new)), new.status.value, new.id,
+                 expected_version),
             )
             if cursor.rowcount != 1:
                 raise TransitionConflict(f"Job {new.id} changed since version {expected_version}")
+
+    def _list_by_owner(
+        self, owner: str, status: JobStatus | None, job_type: str | None, limit: int, after: str | None
+    ) -> Page:
+        # One range of jobs_by_owner (or jobs_by_owner_status with a status); a type is checked on the
+        # owner's rows only. One row more than asked tells whether a next page exists.
+        clauses = ["owner = ?"]
+        params: list[object] = [owner]
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status.value)
+        if job_type is not None:
+            clauses.append("type = ?")
+            params.append(job_type)
+        if after is not None:
+            clauses.append("position < ?")
+            params.append(after)
+        rows = self.db.connection().execute(
+            f"SELECT record, position FROM jobs WHERE {' AND '.join(clauses)} ORDER BY position DESC LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        items = [job_from_record(json.loads(record)) for record, _ in rows[:limit]]
+        cursor = rows[limit - 1][1] if len(rows) > limit else None
+        return Page(items, cursor)
 
     def _find_stuck(self, now: datetime, pending_before: datetime, limit: int) -> Iterator[Job]:
         # The same sharded keys as DynamoDB (one code path in codec), queried per status like the reaper does there.

@@ -30,9 +30,10 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
-#: Which statuses a job may move to from each status. RUNNING -> RUNNING is a lease renewal,
-#: progress report or re-claim; PENDING -> FAILED is for system failures (dead-lettered, timed out)
-#: of a job no worker ever managed to start.
+#: Which statuses a worker's report (``apply_update``) or a cancel may move a job to from each status.
+#: RUNNING -> RUNNING is a lease renewal, progress report or re-claim; PENDING -> FAILED is for system
+#: failures (dead-lettered, timed out) of a job no worker ever managed to start. Nothing a worker or
+#: the system reports moves a job out of a terminal status.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.PENDING: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.RUNNING: frozenset(
@@ -42,6 +43,10 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.FAILED: frozenset(),
     JobStatus.CANCELLED: frozenset(),
 }
+
+#: The only way out of a terminal status: a user's ``retryJob`` sends a FAILED or CANCELLED job back
+#: to PENDING as a new attempt (``apply_retry``). SUCCEEDED is final - its result stays what it was.
+RETRYABLE: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,9 @@ class Job:
     deadline_at: datetime | None = None
     #: Files the task saved, reported with its outcome.
     artifacts: tuple[Artifact, ...] = ()
+    #: When the job was last queued: its creation, or its latest retry. A dead-lettered message sent
+    #: before this belongs to an earlier attempt and must not fail the job (see ``_system_verdict``).
+    queued_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -109,6 +117,14 @@ class JobUpdate:
     lease_seconds: int | None = None
     #: Artifacts the attempt saved; accepted with a terminal status (they describe its outcome).
     artifacts: tuple[Artifact, ...] | None = None
+    #: A verdict about one queue message (dead-lettered) says when that message was sent.
+    message_sent_at: datetime | None = None
+
+
+#: How far SQS's clock (a message's SentTimestamp) may trail the clock that stamped ``queued_at``
+#: before a verdict about the job's own latest message is mistaken for one about an older message.
+#: An older message precedes a retry by far more: the job had to fail or be cancelled in between.
+QUEUE_CLOCK_TOLERANCE = timedelta(seconds=1)
 
 
 def new_job(
@@ -129,6 +145,7 @@ def new_job(
         created_at=now,
         updated_at=now,
         idempotency_key=idempotency_key,
+        queued_at=now,
     )
 
 
@@ -207,6 +224,14 @@ def _system_verdict(job: Job, update: JobUpdate, now: datetime, target: JobStatu
     if target is not JobStatus.FAILED:
         raise ValidationError("an update without leaseToken may only set status FAILED")
     _check_transition(job, target)
+    queued_at = job.queued_at or job.created_at
+    if update.message_sent_at is not None and update.message_sent_at < queued_at - QUEUE_CLOCK_TOLERANCE:
+        # A message from before the job's latest retry (dead-lettered after the user retried): the
+        # attempt it speaks for is over; the retried attempt has a message of its own.
+        raise InvalidTransition(
+            f"Job {job.id} was queued again after this message was sent; the verdict is about an earlier attempt",
+            info={"from": job.status.value, "to": target.value},
+        )
     past_deadline = job.deadline_at is not None and job.deadline_at <= now
     if job.status is JobStatus.RUNNING and job.lease_is_live(now) and not past_deadline:
         raise LeaseHeld(
@@ -264,4 +289,37 @@ def apply_cancel(job: Job, now: datetime) -> Job:
     raise InvalidTransition(
         f"Job {job.id} is already {job.status.value}; only PENDING or RUNNING jobs can be cancelled",
         info={"from": job.status.value, "to": JobStatus.CANCELLED.value},
+    )
+
+
+def apply_retry(job: Job, now: datetime) -> Job:
+    """A FAILED or CANCELLED job back to PENDING, to be queued again as a new attempt of the same job.
+
+    The outcome of the last attempt (result, error, progress, message, finish time, cancel request,
+    lease) is cleared; ``attempts`` is kept (it grows when a worker claims the job again) and
+    ``version`` grows, so subscribers discard older events as usual. A job that is already PENDING is
+    returned unchanged - the same object, so the caller knows nothing was written - which is what makes
+    a double click (or two racing retries: the compare-and-set loser re-reads PENDING) queue one attempt.
+    """
+    if job.status is JobStatus.PENDING:
+        return job
+    if job.status not in RETRYABLE:
+        raise InvalidTransition(
+            f"Job {job.id} is {job.status.value}; only FAILED or CANCELLED jobs can be retried",
+            info={"from": job.status.value, "to": JobStatus.PENDING.value},
+        )
+    return _touch(
+        job,
+        now,
+        status=JobStatus.PENDING,
+        result=None,
+        error=None,
+        progress=None,
+        message=None,
+        finished_at=None,
+        cancel_requested=False,
+        lease_token=None,
+        lease_expires_at=None,
+        deadline_at=None,
+        queued_at=now,
     )

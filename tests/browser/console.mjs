@@ -1,10 +1,13 @@
 // Drives the web console in Debian's chromium with playwright-core (no browser download).
 //
 //   node tests/browser/console.mjs --url https://127.0.0.1:PORT/ --server-cert D/tls/server.pem \
-//        --api-key KEY --artifacts test-artifacts/console [--cut-socket] [--chromium /usr/bin/chromium]
+//        --api-key KEY [--token JWT] --artifacts test-artifacts/console [--cut-socket] [--chromium /usr/bin/chromium]
+//
+// --token: the page acts as that user (`?token=`), so each run starts from an empty list of its own.
 //
 // Scenario: submit a sleep job and watch the bar reach 100 % with SUCCEEDED and the right result; a
-// failing job shows its error; a long job is cancelled (CANCELLED shown); a reload finds the list intact.
+// failing job shows its error; a long job is cancelled (CANCELLED shown); a reload finds the list intact
+// (re-read from listJobs: the browser stores no job).
 // With --cut-socket the page's WebSocket is cut while the first job runs and stays down until the job has
 // finished on the server; restored, the page must still end showing the right final state (it re-syncs
 // with job(id) after Amplify reconnects). One JSON line per checkpoint on stdout; exit 0 when all held.
@@ -24,6 +27,7 @@ const { values: args } = parseArgs({
     url: { type: 'string' },
     'server-cert': { type: 'string' },
     'api-key': { type: 'string' },
+    token: { type: 'string' },
     artifacts: { type: 'string', default: 'test-artifacts/console' },
     'cut-socket': { type: 'boolean', default: false },
     chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
@@ -53,7 +57,8 @@ const graphqlUrl = new URL('graphql', args.url).href;
 async function serverJob(id) {
   const response = await fetch(graphqlUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': args['api-key'] },
+    headers: { 'content-type': 'application/json',
+      ...(args.token ? { authorization: args.token } : { 'x-api-key': args['api-key'] }) },
     body: JSON.stringify({ query: 'query ($id: ID!) { job(id: $id) { status version } }', variables: { id } }),
   });
   return (await response.json()).data.job;
@@ -140,8 +145,9 @@ const waitStatus = (id, status, timeout) =>
 const announced = () => page.locator('#announcer').textContent();
 
 try {
-  await page.goto(args.url);
+  await page.goto(args.token ? `${args.url}?token=${encodeURIComponent(args.token)}` : args.url);
   await page.waitForSelector('body[data-ready="true"]');
+  assert.ok(!page.url().includes('token='), 'the token is taken out of the address bar');
   assert.equal(await page.locator('#announcer').getAttribute('aria-live'), 'polite');
   await shot(page, 'empty');
 
@@ -206,7 +212,7 @@ try {
     cancelVisible: await cancelButton.isVisible(), announced: await announced() });
   await shot(page, 'cancelled');
 
-  // 4. Reload: the list is intact (local storage) and re-read from the API.
+  // 4. Reload: the list is intact, re-read from the API with listJobs (the token stays in this tab's session).
   const listed = async () => page.locator('li.job').evaluateAll((items) => items.map((li) => [li.dataset.jobId, li.dataset.status]));
   const beforeReload = await listed();
   await page.reload();

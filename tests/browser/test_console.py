@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,16 @@ ARTIFACTS = ROOT / "test-artifacts" / "console"
 pytestmark = pytest.mark.slow
 
 
-def run_console(node: str, chromium: str, server: LocalServer, *extra: str) -> dict[str, dict[str, Any]]:
+def run_console(node: str, chromium: str, server: LocalServer, *extra: str, as_user: bool = True) -> dict[str, dict[str, Any]]:
+    """One run of the scenario, as a user of its own (the list is the API's: a fresh user starts empty) or, with
+    ``as_user=False``, with the API key (one principal: only one such run per server)."""
+    from devserver.user_pool import LocalUserPool
+
+    identity = ["--token", LocalUserPool().mint(f"console-{uuid.uuid4().hex[:8]}")] if as_user else []
     env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(server.ca_file)}
     done = subprocess.run(
         [node, str(DRIVER), "--url", f"https://127.0.0.1:{server.port}/", "--server-cert", str(server.data_dir / "tls" / "server.pem"),
-         "--api-key", API_KEY, "--artifacts", str(ARTIFACTS), "--chromium", chromium, "--timeout-ms", "60000", *extra],
+         "--api-key", API_KEY, *identity, "--artifacts", str(ARTIFACTS), "--chromium", chromium, "--timeout-ms", "60000", *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=90, check=False,
     )
     steps = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -95,7 +101,7 @@ def test_console_submits_follows_cancels_fails_and_survives_reload(node: str, ch
 def test_console_recovers_the_final_state_after_its_websocket_is_cut_mid_job(
     node: str, chromium: str, console_server: LocalServer,
 ) -> None:
-    steps = run_console(node, chromium, console_server, "--cut-socket")
+    steps = run_console(node, chromium, console_server, "--cut-socket", as_user=False)  # the API key's jobs
     cut, restored = steps["socket-cut"], steps["socket-restored"]
     assert cut["connection"] == "ConnectionDisruptedPendingNetwork"  # Amplify saw the socket drop while offline
     assert restored["server"]["status"] == "SUCCEEDED"  # the job finished while the page was cut off...

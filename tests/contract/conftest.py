@@ -19,6 +19,7 @@ import pytest
 from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue, SqliteJobStore
 from jobcore.ports import JobQueue, JobStore, ReceivedMessage
 from jobcore.table_schema import PARTITION_KEY, STUCK_INDEX, STUCK_INDEX_PARTITION_KEY, STUCK_INDEX_SORT_KEY
+from support.aws import LISTING_ATTRIBUTE_DEFINITIONS, LISTING_INDEXES
 
 REGION = "us-east-1"
 TABLE_NAME = "jobs-contract"
@@ -73,6 +74,7 @@ def _create_job_table(client: Any) -> None:
             {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
             {"AttributeName": STUCK_INDEX_PARTITION_KEY, "AttributeType": "S"},
             {"AttributeName": STUCK_INDEX_SORT_KEY, "AttributeType": "S"},
+            *LISTING_ATTRIBUTE_DEFINITIONS,
         ],
         GlobalSecondaryIndexes=[
             {
@@ -82,7 +84,8 @@ def _create_job_table(client: Any) -> None:
                     {"AttributeName": STUCK_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": STUCK_INDEX_PROJECTION},
-            }
+            },
+            *LISTING_INDEXES,
         ],
         BillingMode="PAY_PER_REQUEST",
     )

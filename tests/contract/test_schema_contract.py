@@ -81,3 +81,27 @@ def test_auth_rules_follow_appsync_multi_auth() -> None:
     bare = AuthRules.from_contract(sdl)
     assert bare.permits(AuthMode.API_KEY, "Query", "open")
     assert not bare.permits(AuthMode.AWS_IAM, "Query", "open")
+
+
+def test_the_local_server_publishes_each_mutation_where_aws_subscribe_says() -> None:
+    """AppSync fans a mutation out to every subscription listing it in @aws_subscribe; the local server
+    reads the same directive, so submitJob reaches onMyJobsUpdated but not onJobUpdated."""
+    from devserver.schema import subscriptions_by_mutation
+
+    published = subscriptions_by_mutation()
+    assert published == {
+        "submitJob": ("onMyJobsUpdated",),
+        "updateJob": ("onJobUpdated", "onMyJobsUpdated"),
+        "cancelJob": ("onJobUpdated", "onMyJobsUpdated"),
+        "retryJob": ("onJobUpdated", "onMyJobsUpdated"),
+    }
+    mutation_type = contract().mutation_type
+    assert mutation_type is not None
+    assert set(published) <= set(mutation_type.fields)
+
+
+def test_on_my_jobs_updated_takes_no_argument_a_client_could_set() -> None:
+    subscription_type = contract().subscription_type
+    assert subscription_type is not None
+    assert subscription_type.fields["onMyJobsUpdated"].args == {}
+    assert "owner" in contract().type_map["Job"].fields  # type: ignore[attr-defined]

@@ -66,6 +66,7 @@ def full_job() -> Job:
         lease_expires_at=T0 + timedelta(seconds=31, milliseconds=999),
         deadline_at=T0 + timedelta(minutes=16),
         artifacts=(Artifact("result.json", 5_000_000_123, "application/json"), Artifact("resume.csv", 0, "text/csv; charset=utf-8")),
+        queued_at=T0 + timedelta(seconds=2),
     )
 
 

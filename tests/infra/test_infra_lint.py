@@ -81,4 +81,6 @@ class TestCfnLint:
 
 
 def test_root_fields_cover_the_lambda_backed_operations_and_the_subscribe_check() -> None:
-    assert {f for _, f in ROOT_FIELDS} == {"job", "submitJob", "cancelJob", "updateJob", "createUpload", "onJobUpdated"}
+    assert {f for _, f in ROOT_FIELDS} == {
+        "job", "listJobs", "submitJob", "cancelJob", "retryJob", "updateJob", "createUpload", "onJobUpdated", "onMyJobsUpdated",
+    }

@@ -53,6 +53,9 @@ class TestJobTableMatchesTheAdapterSchema:
                 {"AttributeName": table_schema.PARTITION_KEY, "AttributeType": "S"},
                 {"AttributeName": table_schema.STUCK_INDEX_PARTITION_KEY, "AttributeType": "S"},
                 {"AttributeName": table_schema.STUCK_INDEX_SORT_KEY, "AttributeType": "S"},
+                {"AttributeName": table_schema.OWNER_INDEX_PARTITION_KEY, "AttributeType": "S"},
+                {"AttributeName": table_schema.OWNER_STATUS_INDEX_PARTITION_KEY, "AttributeType": "S"},
+                {"AttributeName": table_schema.LISTING_SORT_KEY, "AttributeType": "S"},
             ],
             key=lambda a: a["AttributeName"],
         )
@@ -63,7 +66,7 @@ class TestJobTableMatchesTheAdapterSchema:
 
     def test_the_sparse_stuck_index_has_the_adapters_keys(self, dev: Any) -> None:
         table = only(dev.resources("AWS::DynamoDB::Table"))["Properties"]
-        assert table["GlobalSecondaryIndexes"] == [
+        assert table["GlobalSecondaryIndexes"][:1] == [
             {
                 "IndexName": table_schema.STUCK_INDEX,
                 "KeySchema": [
@@ -73,6 +76,16 @@ class TestJobTableMatchesTheAdapterSchema:
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         ]
+
+    def test_the_listing_indexes_have_the_adapters_keys_and_project_only_the_type(self, dev: Any) -> None:
+        """listJobs: byOwner for newest-first, byOwnerStatus (owner#status) so a status filter is a
+        Query of its own partition; both the same shape the moto tests create (support/aws.py)."""
+        from support.aws import LISTING_INDEXES
+
+        table = only(dev.resources("AWS::DynamoDB::Table"))["Properties"]
+        assert table["GlobalSecondaryIndexes"][1:] == LISTING_INDEXES
+        assert [i["IndexName"] for i in LISTING_INDEXES] == [table_schema.OWNER_INDEX, table_schema.OWNER_STATUS_INDEX]
+        assert LISTING_INDEXES[1]["KeySchema"][0]["AttributeName"] == table_schema.OWNER_STATUS_INDEX_PARTITION_KEY
 
     def test_table_is_on_demand_with_point_in_time_recovery(self, dev: Any) -> None:
         dev.template.has_resource_properties(
@@ -94,6 +107,11 @@ class TestJobTableMatchesTheAdapterSchema:
             table_schema.TTL_ATTRIBUTE,
             table_schema.STUCK_INDEX_PARTITION_KEY,
             table_schema.STUCK_INDEX_SORT_KEY,
+            table_schema.OWNER_INDEX,
+            table_schema.OWNER_STATUS_INDEX,
+            table_schema.OWNER_STATUS_INDEX_PARTITION_KEY,
+            table_schema.LISTING_SORT_KEY,
+            table_schema.JOB_TYPE_ATTRIBUTE,
         ):
             assert f'"{name}"' not in source, f"{name!r} is hard-coded in {adapter}"
             assert f"'{name}'" not in source, f"{name!r} is hard-coded in {adapter}"
@@ -289,12 +307,34 @@ class TestLeastPrivilege:
             "put_item": {"dynamodb:PutItem"},
             "update_item": {"dynamodb:UpdateItem"},
             "query": {"dynamodb:Query"},
+            "batch_get_item": {"dynamodb:BatchGetItem"},
             "transact_write_items": {"dynamodb:PutItem"},
         }
         assert calls <= set(needed), f"new DynamoDB calls in the adapter, grant them: {calls - set(needed)}"
         granted = dev.actions(dev.stack.resolvers_fn)
         for call in calls:
             assert needed[call] <= granted, call
+
+    def test_resolvers_query_the_listing_indexes_and_batch_read_the_table(self, dev: Any) -> None:
+        fn = dev.stack.resolvers_fn
+        table = f"<{dev.logical_id(dev.stack.table)}.Arn>"
+        queried = dev.resources_for(fn, "dynamodb:Query")
+        for index in (table_schema.OWNER_INDEX, table_schema.OWNER_STATUS_INDEX):
+            assert f"{table}/index/{index}" in queried
+        assert dev.resources_for(fn, "dynamodb:BatchGetItem") == [table]
+        assert "dynamodb:Scan" not in dev.actions(fn)
+
+    def test_only_the_resolvers_read_the_pagination_secret_and_know_where_it_is(self, dev: Any) -> None:
+        from infra.stack import PAGINATION_SECRET_ENV
+
+        secret = dev.resource(dev.stack.pagination_secret)["Properties"]
+        assert secret["GenerateSecretString"]["PasswordLength"] >= 32
+        ref = {"Ref": dev.logical_id(dev.stack.pagination_secret)}
+        assert dev.resource(dev.stack.resolvers_fn)["Properties"]["Environment"]["Variables"][PAGINATION_SECRET_ENV] == ref
+        assert "secretsmanager:GetSecretValue" in dev.actions(dev.stack.resolvers_fn)
+        for other in (dev.stack.worker_fn, dev.stack.dlq_fn, dev.stack.reaper_fn):
+            assert not {a for a in dev.actions(other) if a.startswith("secretsmanager:")}
+            assert PAGINATION_SECRET_ENV not in dev.resource(other)["Properties"]["Environment"]["Variables"]
 
     def test_resolvers_may_send_to_the_job_queue(self, dev: Any) -> None:
         queue = f"<{dev.logical_id(dev.stack.queue)}.Arn>"
@@ -349,9 +389,12 @@ class TestApi:
         def modes(node: Any) -> set[str]:
             return {d.name.value for d in node.ast_node.directives}
 
-        for type_name in ("Job", "JobError", "Query"):
+        for type_name in ("Job", "JobError", "JobConnection", "Query"):
             assert "aws_cognito_user_pools" in modes(schema.type_map[type_name])
-        for root, field in (("Mutation", "submitJob"), ("Mutation", "cancelJob"), ("Subscription", "onJobUpdated")):
+        for root, field in (
+            ("Mutation", "submitJob"), ("Mutation", "cancelJob"), ("Mutation", "retryJob"),
+            ("Subscription", "onJobUpdated"), ("Subscription", "onMyJobsUpdated"),
+        ):
             assert "aws_cognito_user_pools" in modes(schema.type_map[root].fields[field])
         assert modes(schema.type_map["Mutation"].fields["updateJob"]) == {"aws_iam"}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jobcore import service
+from jobcore.adapters.pagination_keys import FileKey
 from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue, SqliteJobStore
 from jobcore.auth import AuthMode, Caller, ReporterTrust
 from jobcore.registry import TaskRegistry
@@ -35,7 +36,10 @@ def sqlite_services(tmp: Path, registry: TaskRegistry, clock: Clock | None = Non
     db = SqliteDatabase(tmp / "jobs.sqlite3")
     dlq = SqliteJobQueue(db, "jobs-dlq")
     queue = SqliteJobQueue(db, "jobs", dead_letter=dlq, max_receive_count=3)
-    return Services(store=SqliteJobStore(db), queue=queue, registry=registry, clock=clock or Clock(), reporter_trust=TRUST)
+    return Services(
+        store=SqliteJobStore(db), queue=queue, registry=registry, clock=clock or Clock(), reporter_trust=TRUST,
+        pagination_key=FileKey(tmp / "pagination.key"),
+    )
 
 
 class DirectReporter:

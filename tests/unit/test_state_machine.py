@@ -13,6 +13,7 @@ from jobcore.domain.job import (
     JobStatus,
     JobUpdate,
     apply_cancel,
+    apply_retry,
     apply_update,
     new_job,
 )
@@ -143,3 +144,71 @@ class TestSystemVerdicts:
         job = apply_update(running(), JobUpdate(status=JobStatus.FAILED, error=JobFailure("TimedOut", "gone")),
                            T0 + timedelta(seconds=61))
         assert (job.status, job.error) == (JobStatus.FAILED, JobFailure("TimedOut", "gone"))
+
+
+class TestRetry:
+    """retryJob: FAILED and CANCELLED go back to PENDING as a new attempt of the same job; nothing else moves."""
+
+    @pytest.mark.parametrize("status", [JobStatus.FAILED, JobStatus.CANCELLED])
+    def test_a_failed_or_cancelled_job_is_pending_again_with_its_outcome_cleared(self, status: JobStatus) -> None:
+        done = apply_update(running(), JobUpdate(lease_token="A", status=status, message="bye",
+                                                 error=JobFailure("TaskError", "x")), T0)
+        later = T0 + timedelta(minutes=3)
+        retried = apply_retry(done, later)
+        assert retried.status is JobStatus.PENDING
+        assert (retried.id, retried.type, retried.owner, retried.payload) == (done.id, done.type, done.owner, done.payload)
+        assert (retried.result, retried.error, retried.progress, retried.message) == (None, None, None, None)
+        assert (retried.finished_at, retried.cancel_requested) == (None, False)
+        assert (retried.lease_token, retried.lease_expires_at, retried.deadline_at) == (None, None, None)
+        assert retried.attempts == done.attempts == 1  # grows when a worker claims it again
+        assert retried.version == done.version + 1
+        assert retried.updated_at == later
+        assert retried.created_at == done.created_at
+
+    def test_the_next_claim_is_a_new_attempt(self) -> None:
+        failed = apply_update(running(), JobUpdate(status=JobStatus.FAILED, error=JobFailure("TimedOut", "late")),
+                              T0 + timedelta(hours=1))
+        retried = apply_retry(failed, T0 + timedelta(hours=2))
+        again = apply_update(retried, JobUpdate(lease_token="B", status=JobStatus.RUNNING, lease_seconds=60),
+                             T0 + timedelta(hours=2, seconds=1))
+        assert (again.status, again.attempts, again.lease_token) == (JobStatus.RUNNING, 2, "B")
+
+    def test_a_pending_job_comes_back_unchanged(self) -> None:
+        job = pending()
+        assert apply_retry(job, T0 + timedelta(seconds=5)) is job
+
+    @pytest.mark.parametrize("job", [running(), finished(JobStatus.SUCCEEDED)], ids=["RUNNING", "SUCCEEDED"])
+    def test_running_and_succeeded_jobs_are_refused_with_from_and_to(self, job: Job) -> None:
+        with pytest.raises(InvalidTransition) as refused:
+            apply_retry(job, T0)
+        assert refused.value.info == {"from": job.status.value, "to": "PENDING"}
+
+    def test_a_worker_report_still_cannot_leave_a_terminal_status(self) -> None:
+        failed = finished(JobStatus.FAILED)
+        with pytest.raises(InvalidTransition):
+            apply_update(failed, JobUpdate(lease_token="Z", status=JobStatus.RUNNING, lease_seconds=30), T0)
+
+
+class TestVerdictsAboutOlderMessages:
+    """A dead-letter verdict names its message's send time; one from before the job's latest queueing is refused."""
+
+    def test_a_verdict_about_a_message_sent_before_the_retry_is_refused(self) -> None:
+        failed = apply_update(pending(), JobUpdate(status=JobStatus.FAILED, error=JobFailure("TaskError", "x")), T0)
+        retried = apply_retry(failed, T0 + timedelta(minutes=1))
+        assert retried.queued_at == T0 + timedelta(minutes=1)
+        stale = JobUpdate(status=JobStatus.FAILED, error=JobFailure("DeadLettered", "old"), message_sent_at=T0)
+        with pytest.raises(InvalidTransition):
+            apply_update(retried, stale, T0 + timedelta(minutes=2))
+
+    def test_a_verdict_about_the_current_message_applies_despite_a_small_clock_skew(self) -> None:
+        failed = apply_update(pending(), JobUpdate(status=JobStatus.FAILED, error=JobFailure("TaskError", "x")), T0)
+        retried = apply_retry(failed, T0 + timedelta(minutes=1))
+        skewed = T0 + timedelta(minutes=1) - timedelta(milliseconds=300)
+        current = JobUpdate(status=JobStatus.FAILED, error=JobFailure("DeadLettered", "new"), message_sent_at=skewed)
+        assert apply_update(retried, current, T0 + timedelta(minutes=9)).status is JobStatus.FAILED
+
+    def test_a_new_job_counts_as_queued_at_creation(self) -> None:
+        job = pending()
+        assert job.queued_at == job.created_at == T0
+        verdict = JobUpdate(status=JobStatus.FAILED, error=JobFailure("DeadLettered", "x"), message_sent_at=T0)
+        assert apply_update(job, verdict, T0 + timedelta(minutes=5)).status is JobStatus.FAILED

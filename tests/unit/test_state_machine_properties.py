@@ -5,8 +5,9 @@ redeliveries of the same message, the dead-letter handler and the reaper (system
 token), users cancelling - in random order, on a SQLite store with a clock it controls. After every
 step the stored jobs must obey the invariants the product promises:
 
-* a terminal job never changes again: every further operation raises a ``JobsError`` and leaves the
-  stored job identical;
+* SUCCEEDED is final: every further operation raises a ``JobsError`` and leaves the stored job
+  identical; FAILED and CANCELLED leave only through a user's retry (back to PENDING), and every
+  other operation on them is refused the same way;
 * ``version`` only grows, and grows (by exactly one) on every accepted change;
 * ``attempts`` never decreases; ``progress`` is within 0..100 whenever it is set;
 * a SUCCEEDED job keeps the result it succeeded with.
@@ -42,7 +43,7 @@ from jobcore.errors import (
     ValidationError,
 )
 from jobcore.registry import TaskRegistry
-from jobcore.service import DEADLINE_GRACE_SECONDS, Services, cancel_job, submit_job, update_job
+from jobcore.service import DEADLINE_GRACE_SECONDS, Services, cancel_job, retry_job, submit_job, update_job
 
 TASK = "echo"
 TIME_LIMIT_SECONDS = 60
@@ -96,7 +97,7 @@ def make_services(db: SqliteDatabase, clock: ManualClock) -> Services:
 
 @dataclass(frozen=True)
 class Op:
-    kind: str  # claim | progress | succeed | fail | finish_cancelled | system_fail | cancel
+    kind: str  # claim | progress | succeed | fail | finish_cancelled | system_fail | cancel | retry
     token: str | None = None
     progress: int | None = None
     lease_seconds: int | None = None
@@ -110,6 +111,8 @@ def expected_refusal(job: Job, op: Op, now: datetime) -> type[JobsError] | None:
         return ValidationError
     if op.kind == "cancel":
         return InvalidTransition if job.is_terminal else None
+    if op.kind == "retry":
+        return InvalidTransition if job.status in (JobStatus.RUNNING, JobStatus.SUCCEEDED) else None
     if job.is_terminal:
         return InvalidTransition
     lease_live = job.lease_expires_at is not None and job.lease_expires_at > now
@@ -130,6 +133,14 @@ def expected_refusal(job: Job, op: Op, now: datetime) -> type[JobsError] | None:
 
 def check_accepted_effect(before: Job, after: Job, op: Op, now: datetime) -> None:
     """What an accepted operation must have done to the job."""
+    if op.kind == "retry":
+        assert before.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+        assert after.status is JobStatus.PENDING
+        assert after.attempts == before.attempts
+        assert (after.result, after.error, after.progress, after.finished_at, after.lease_token) == (
+            None, None, None, None, None)
+        assert not after.cancel_requested
+        return
     if op.kind == "cancel":
         if before.status is JobStatus.PENDING:
             assert after.status is JobStatus.CANCELLED
@@ -185,9 +196,11 @@ def check_job_shape(job: Job) -> None:
     assert job.attempts >= 0
     assert job.progress is None or 0 <= job.progress <= 100
     if job.status is JobStatus.PENDING:
-        assert job.attempts == 0
+        # Never started - unless a retry sent it back, keeping its attempts and first start.
+        assert (job.attempts == 0) == (job.started_at is None)
         assert job.lease_token is None
-        assert job.started_at is None
+        assert job.finished_at is None
+        assert job.error is None
     if job.status is JobStatus.RUNNING:
         assert job.attempts >= 1
         assert job.lease_token is not None
@@ -260,6 +273,8 @@ class JobLifecycle(RuleBasedStateMachine):
         try:
             if op.kind == "cancel":
                 returned = cancel_job(self.services, USER, job_id)
+            elif op.kind == "retry":
+                returned = retry_job(self.services, USER, job_id)
             else:
                 returned = update_job(self.services, WORKER, job_id, self._update(op))
         except JobsError as exc:
@@ -272,12 +287,12 @@ class JobLifecycle(RuleBasedStateMachine):
 
         after = self._stored(job_id)
         assert expected is None, f"{op} on {before} was accepted; expected {expected}"
-        assert not before.is_terminal, f"terminal job changed by {op}"
+        assert not before.is_terminal or op.kind == "retry", f"terminal job changed by {op}"
         assert returned == after, "the service returned something other than what it stored"
         if after == before:
-            # Only a repeated cancel of a RUNNING job is a no-op; it must not write.
-            assert op.kind == "cancel"
-            assert before.cancel_requested
+            # Only a repeated cancel of a RUNNING job and a retry of a PENDING one are no-ops; they must not write.
+            assert op.kind in ("cancel", "retry")
+            assert before.cancel_requested if op.kind == "cancel" else before.status is JobStatus.PENDING
         else:
             assert after.version == before.version + 1
             assert after.updated_at == now
@@ -357,6 +372,16 @@ class JobLifecycle(RuleBasedStateMachine):
     def cancel(self, pick: int) -> None:
         self._perform(self._job(pick), Op("cancel"))
 
+    @rule(pick=job_picks)
+    def retry(self, pick: int) -> None:
+        """A user retries: FAILED/CANCELLED go back to PENDING (one message), PENDING is left alone."""
+        job_id = self._job(pick)
+        messages = self.services.queue.depth()  # type: ignore[attr-defined]
+        before = self._stored(job_id)
+        self._perform(job_id, Op("retry"))
+        queued = 1 if before.status in (JobStatus.FAILED, JobStatus.CANCELLED) else 0
+        assert self.services.queue.depth() == messages + queued  # type: ignore[attr-defined]
+
     @rule(pick=job_picks, past_lease=st.booleans(), lease=st.sampled_from([30, 120]))
     def redeliver(self, pick: int, past_lease: bool, lease: int) -> None:
         """The same message delivered again: a new attempt with a token nobody used before."""
@@ -386,7 +411,7 @@ class JobLifecycle(RuleBasedStateMachine):
 
     @rule(pick=job_picks, token=tokens, result=json_values, error=failures)
     def everything_after_the_end(self, pick: int, token: str, result: Any, error: JobFailure) -> None:
-        """Every kind of operation, one after another, on a finished job: each must be refused."""
+        """Every kind of operation but a retry, one after another, on a finished job: each must be refused."""
         finished = [job_id for job_id in self.job_ids if self._stored(job_id).is_terminal]
         if not finished:
             return
@@ -417,8 +442,10 @@ class JobLifecycle(RuleBasedStateMachine):
             check_job_shape(now)
             before = self.seen.get(job_id)
             if before is not None:
-                if before.is_terminal:
-                    assert now == before, f"terminal job {job_id} changed"
+                if before.status is JobStatus.SUCCEEDED:
+                    assert now == before, f"succeeded job {job_id} changed"
+                elif before.is_terminal and now != before:
+                    assert now.status is JobStatus.PENDING, f"{before.status.value} job {job_id} left for {now.status.value}"
                 assert now.version >= before.version
                 if now != before:
                     assert now.version > before.version

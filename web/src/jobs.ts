@@ -23,6 +23,8 @@ export interface Job {
   attempts: number;
   cancelRequested: boolean;
   version: number;
+  /** Who submitted it: "api-key", an IAM ARN or a user's sub. */
+  owner: string;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
@@ -34,16 +36,34 @@ export const TERMINAL: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED', 
 
 export const isTerminal = (job: Job): boolean => TERMINAL.has(job.status);
 
+/** retryJob accepts these (and returns a PENDING job unchanged). */
+export const canRetry = (job: Job): boolean => job.status === 'FAILED' || job.status === 'CANCELLED';
+
+export interface JobPage {
+  items: Job[];
+  nextToken: string | null;
+}
+
 // Every field, everywhere: AppSync publishes to subscribers exactly what the triggering mutation selected,
-// so cancelJob must select all of them too or subscribers would get a partial job.
+// so cancelJob must select all of them too or subscribers would get a partial job. `owner` above all:
+// onMyJobsUpdated's filter reads it from the published selection, so a mutation without it reaches nobody there.
 const JOB_FIELDS = `
   id type status payload result error { type message } progress message attempts cancelRequested
-  version createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
+  version owner createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
 
 export const SUBMIT_JOB = `mutation SubmitJob($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
 export const CANCEL_JOB = `mutation CancelJob($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`;
 export const GET_JOB = `query GetJob($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`;
-export const ON_JOB_UPDATED = `subscription OnJobUpdated($id: ID!) { onJobUpdated(id: $id) { ${JOB_FIELDS} } }`;
+export const RETRY_JOB = `mutation RetryJob($id: ID!) { retryJob(id: $id) { ${JOB_FIELDS} } }`;
+export const LIST_JOBS = `query ListJobs($status: JobStatus, $type: String, $limit: Int, $nextToken: String) {
+  listJobs(status: $status, type: $type, limit: $limit, nextToken: $nextToken) { items { ${JOB_FIELDS} } nextToken } }`;
+export const ON_MY_JOBS_UPDATED = `subscription OnMyJobsUpdated { onMyJobsUpdated { ${JOB_FIELDS} } }`;
+
+/** Newest first, as listJobs orders them (ties broken by id, the same on every page load). */
+export function newerFirst(a: Job, b: Job): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
 
 /** The bundled example tasks (worker/tasks/examples.py) with a payload to start from. */
 export const EXAMPLES: Readonly<Record<string, unknown>> = {

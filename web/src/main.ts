@@ -1,12 +1,15 @@
-// The appsync-jobs web console: submit jobs and watch them live through Amplify JS v6 (generateClient()).
+// The appsync-jobs web console: submit jobs and watch all of yours live through Amplify JS v6 (generateClient()).
 //
 // Endpoint and auth come from `amplify_outputs.json` next to the page: the local server serves one describing
-// itself, and the CDK stack's `AmplifyOutputs` output has the same shape.
+// itself, and the CDK stack's `AmplifyOutputs` output has the same shape. With a user-pool token (`?token=` or
+// the form in the header) the page acts as that user: Amplify's `userPool` mode with a custom token provider.
 //
-// Staying correct across disconnects: every update carries `version`, older ones are dropped; each
-// subscription's start_ack (Hub "Subscription ack") and every return to Connected (Hub
-// CONNECTION_STATE_CHANGE) re-reads the job with job(id), so anything published while the socket was
-// down, or before the subscription was live, is picked up.
+// The list is the API's, not the browser's: listJobs (newest first, "Load more" follows nextToken) plus one
+// onMyJobsUpdated subscription for every change to any of the caller's jobs, including jobs submitted
+// elsewhere. Staying correct: every update carries `version` and older ones are dropped; each start_ack of
+// that subscription (Hub "Subscription ack", also after every reconnect) re-reads the first page, and a
+// return to Connected re-reads each unfinished job with job(id), so nothing published while the socket was
+// down, or before the subscription was live, is missed.
 import './style.css';
 import { Amplify } from 'aws-amplify';
 import {
@@ -16,23 +19,30 @@ import {
   type GraphQLQuery,
   type GraphQLSubscription,
 } from 'aws-amplify/api';
+import { decodeJWT } from 'aws-amplify/auth';
 import { Hub } from 'aws-amplify/utils';
 import {
   CANCEL_JOB,
   EXAMPLES,
   GET_JOB,
-  ON_JOB_UPDATED,
+  LIST_JOBS,
+  ON_MY_JOBS_UPDATED,
+  RETRY_JOB,
   SUBMIT_JOB,
   describeError,
   isTerminal,
   needsLinks,
   type Job,
+  type JobPage,
 } from './jobs';
 import { JobStore, type Entry } from './store';
 import { JobView, shortId } from './view';
 
 // Amplify's Hub event for each start_ack (CONTROL_MSG.SUBSCRIPTION_ACK in @aws-amplify/api-graphql).
 const SUBSCRIPTION_ACK = 'Subscription ack';
+const PAGE_SIZE = 20;
+// The token lives in this tab's sessionStorage (it survives a reload, not the tab); jobs are never stored.
+const TOKEN_KEY = 'appsync-jobs.console.token';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const form = $<HTMLFormElement>('submit-form');
@@ -43,16 +53,21 @@ const submitButton = $<HTMLButtonElement>('submit');
 const submitError = $<HTMLParagraphElement>('submit-error');
 const jobList = $<HTMLOListElement>('jobs');
 const noJobs = $<HTMLParagraphElement>('no-jobs');
+const loadMore = $<HTMLButtonElement>('load-more');
+const listError = $<HTMLParagraphElement>('list-error');
 const connection = $<HTMLSpanElement>('connection');
 const announcer = $<HTMLDivElement>('announcer');
 
 const newClient = () => generateClient();
 type Client = ReturnType<typeof newClient>;
 let client: Client;
-let store: JobStore;
+const store = new JobStore();
 const views = new Map<string, JobView>();
-const live = new Map<string, { unsubscribe(): void }>();
 const syncing = new Map<string, boolean>(); // job id -> another read requested while one is in flight
+let nextToken: string | null = null;
+let firstPageRead = false;
+let relisting: Promise<void> | null = null;
+let relistAgain = false;
 
 // ---------------------------------------------------------------- announcements and connection state
 
@@ -78,9 +93,11 @@ function onConnectionState(state: string): void {
   connectionState = state;
   connection.dataset.state = state;
   connection.textContent = CONNECTION_TEXT[state] ?? `Live updates: ${state}`;
+  if (state !== ConnectionState.Connected) delete document.body.dataset.live;
   if (state === ConnectionState.Connected && previous !== ConnectionState.Connected) {
-    // (Re)connected: whatever happened while we were away, read it now.
-    for (const entry of store.entries.values()) if (!isTerminal(entry.job) && !entry.missing) void resync(entry.job.id, false);
+    // (Re)connected: whatever happened to an unfinished job while we were away, read it now. Jobs beyond the
+    // first page are not in the re-list that the start_ack triggers, so each is read on its own.
+    for (const entry of store.entries.values()) if (!isTerminal(entry.job)) void resync(entry.job.id, false);
   }
 }
 
@@ -90,52 +107,104 @@ function label(job: Job): string {
   return `${job.type} job ${shortId(job.id)}`;
 }
 
-/** Take a job from any source (subscription, query, mutation); stale versions are ignored. */
-function apply(job: Job | null | undefined): void {
-  if (!job) return;
-  const entry = store.entries.get(job.id);
-  const view = views.get(job.id);
-  if (!entry || !view || job.version < entry.job.version) return;
-  const before = entry.job.status;
-  entry.job = job;
-  entry.missing = false;
-  store.save();
-  view.render();
-  if (before !== job.status) {
+/**
+ * Take a job from any source; stale versions are ignored. A status change of a job on the page is announced
+ * whatever brought it (after a reconnect it is the re-read that does); a job new to the page only when `live`
+ * (an event or a mutation's answer), as listing a page is not news.
+ */
+function apply(job: Job | null | undefined, live: boolean): 'added' | 'updated' | null {
+  if (!job) return null;
+  const before = store.entries.get(job.id)?.job.status;
+  const change = store.upsert(job);
+  if (!change) return null;
+  if (change.added) show(change.entry);
+  else views.get(job.id)?.render();
+  if (before === undefined) {
+    if (live) announce(`New ${label(job)}: ${job.status}`);
+  } else if (before !== job.status) {
     const detail = job.status === 'FAILED' && job.error ? ` (${job.error.type}: ${job.error.message})` : '';
     announce(`${label(job)} is ${job.status}${detail}`);
   }
-  if (isTerminal(job)) unfollow(job.id);
   // Events describe artifacts without URLs (a URL is minted per reader): read the job once for its links.
   if (isTerminal(job) && needsLinks(job) && !linked.has(job.id)) {
     linked.add(job.id);
     void resync(job.id);
   }
+  return change.added ? 'added' : 'updated';
 }
 
 /** Jobs whose artifact links were already fetched once (so a job without a store does not loop). */
 const linked = new Set<string>();
 
-function follow(id: string): void {
-  const entry = store.entries.get(id);
-  if (live.has(id) || !entry || isTerminal(entry.job) || entry.missing) return;
-  const subscription = client
-    .graphql<GraphQLSubscription<{ onJobUpdated: Job | null }>>({ query: ON_JOB_UPDATED, variables: { id } })
-    .subscribe({
-      next: ({ data }) => apply(data?.onJobUpdated),
-      error: (error: unknown) => {
-        live.delete(id);
-        // The subscribe-time check answers NotFound for a job this key cannot read (or that is gone).
-        if (describeError(error).includes('NotFound')) return markMissing(id);
-        views.get(id)?.setNote(`Live updates stopped: ${describeError(error)}. Reload to retry.`, 'error');
-      },
-    });
-  live.set(id, subscription);
+function show(entry: Entry): void {
+  const view = new JobView(entry, { cancel: (id) => void cancel(id), retry: (id) => void retry(id) });
+  views.set(entry.job.id, view);
+  const after = store.nextAfter(entry.job);
+  const before = after ? views.get(after)?.root : undefined;
+  if (before) jobList.insertBefore(view.root, before);
+  else jobList.append(view.root);
+  noJobs.hidden = true;
 }
 
-function unfollow(id: string): void {
-  live.get(id)?.unsubscribe();
-  live.delete(id);
+async function listPage(token: string | null): Promise<JobPage> {
+  const { data } = await client.graphql<GraphQLQuery<{ listJobs: JobPage }>>({
+    query: LIST_JOBS,
+    variables: { limit: PAGE_SIZE, nextToken: token },
+  });
+  return data.listJobs;
+}
+
+function showListError(error: unknown): void {
+  listError.textContent = `Could not read your jobs: ${describeError(error)}`;
+}
+
+/** Read the first page again and merge it (versions decide). Calls during a read coalesce into one more read. */
+function relist(): Promise<void> {
+  if (relisting) {
+    relistAgain = true;
+    return relisting;
+  }
+  relisting = (async () => {
+    do {
+      relistAgain = false;
+      try {
+        const page = await listPage(null);
+        listError.textContent = '';
+        for (const job of page.items) apply(job, false);
+        if (!firstPageRead) {
+          firstPageRead = true;
+          nextToken = page.nextToken;
+        }
+      } catch (error) {
+        showListError(error);
+      }
+    } while (relistAgain);
+  })().finally(() => {
+    relisting = null;
+    loadMore.hidden = !nextToken;
+    noJobs.hidden = store.entries.size > 0;
+  });
+  return relisting;
+}
+
+async function more(): Promise<void> {
+  if (!nextToken) return;
+  loadMore.disabled = true;
+  loadMore.setAttribute('aria-busy', 'true');
+  try {
+    const page = await listPage(nextToken);
+    listError.textContent = '';
+    for (const job of page.items) apply(job, false);
+    nextToken = page.nextToken;
+    announce(`Loaded ${page.items.length} more jobs${nextToken ? '' : '; that is all of them'}`);
+  } catch (error) {
+    showListError(error);
+  } finally {
+    loadMore.disabled = false;
+    loadMore.removeAttribute('aria-busy');
+    loadMore.hidden = !nextToken;
+    if (loadMore.hidden) $('jobs-heading').focus(); // the focused button is gone: keep keyboard users in the list
+  }
 }
 
 /** Read the job with job(id). `again`: if a read is in flight, read once more after it (it may predate a reconnect). */
@@ -149,11 +218,9 @@ async function resync(id: string, again = true): Promise<void> {
       syncing.set(id, false);
       try {
         const { data } = await client.graphql<GraphQLQuery<{ job: Job | null }>>({ query: GET_JOB, variables: { id } });
-        if (data?.job) apply(data.job);
-        else markMissing(id);
+        apply(data?.job, true);
       } catch (error) {
-        if (describeError(error).includes('NotFound')) markMissing(id);
-        else views.get(id)?.setNote(`Could not refresh: ${describeError(error)}`, 'error');
+        views.get(id)?.setNote(`Could not refresh: ${describeError(error)}`, 'error');
       }
     } while (syncing.get(id));
   } finally {
@@ -161,30 +228,17 @@ async function resync(id: string, again = true): Promise<void> {
   }
 }
 
-function markMissing(id: string): void {
-  const entry = store.entries.get(id);
-  if (!entry) return;
-  entry.missing = true;
-  store.save();
-  unfollow(id);
-  views.get(id)?.render();
-}
-
-function show(entry: Entry, where: 'top' | 'bottom'): void {
-  const view = new JobView(entry, { cancel: (id) => void cancel(id), remove });
-  views.set(entry.job.id, view);
-  if (where === 'top') jobList.prepend(view.root);
-  else jobList.append(view.root);
-  noJobs.hidden = true;
-}
-
-function remove(id: string): void {
-  unfollow(id);
-  views.get(id)?.root.remove();
-  views.delete(id);
-  store.remove(id);
-  noJobs.hidden = store.entries.size > 0;
-  $('jobs-heading').focus(); // the focused button is gone: keep keyboard users in the list
+function followMine(): void {
+  client
+    .graphql<GraphQLSubscription<{ onMyJobsUpdated: Job | null }>>({ query: ON_MY_JOBS_UPDATED })
+    .subscribe({
+      next: ({ data }) => apply(data?.onMyJobsUpdated, true),
+      error: (error: unknown) => {
+        delete document.body.dataset.live;
+        connection.dataset.state = 'Failed';
+        connection.textContent = `Live updates stopped: ${describeError(error)}. Reload to retry.`;
+      },
+    });
 }
 
 // ---------------------------------------------------------------- user actions
@@ -194,12 +248,29 @@ async function cancel(id: string): Promise<void> {
   view?.setCancelling(true);
   try {
     const { data } = await client.graphql<GraphQLQuery<{ cancelJob: Job | null }>>({ query: CANCEL_JOB, variables: { id } });
-    apply(data?.cancelJob);
+    apply(data?.cancelJob, true);
   } catch (error) {
     view?.setNote(`Cancel failed: ${describeError(error)}`, 'error');
     void resync(id);
   } finally {
     view?.setCancelling(false);
+  }
+}
+
+async function retry(id: string): Promise<void> {
+  const view = views.get(id);
+  view?.setRetrying(true);
+  try {
+    const { data } = await client.graphql<GraphQLQuery<{ retryJob: Job | null }>>({ query: RETRY_JOB, variables: { id } });
+    view?.setNote('');
+    apply(data?.retryJob, true);
+  } catch (error) {
+    view?.setNote(`Retry failed: ${describeError(error)}`, 'error');
+    void resync(id);
+  } finally {
+    view?.setRetrying(false);
+    // The Retry button hides once the job is PENDING again: keep keyboard users on the job.
+    if (view && document.activeElement === document.body) view.root.querySelector<HTMLElement>('h3')?.focus();
   }
 }
 
@@ -244,15 +315,44 @@ async function submit(event: SubmitEvent): Promise<void> {
       variables: { input: { type, payload } },
     });
     const job = data.submitJob;
-    show(store.add(job), 'top');
-    follow(job.id);
-    announce(`Submitted ${label(job)}: ${job.status}`);
+    // Its own events may have come first over the socket (a quick job can be finished already): then they
+    // announced it, and this older answer changes nothing.
+    if (apply(job, false) === 'added') announce(`Submitted ${label(job)}: ${job.status}`);
   } catch (error) {
     submitError.textContent = `Not submitted: ${describeError(error)}`;
   } finally {
     submitButton.disabled = false;
     submitButton.removeAttribute('aria-busy');
   }
+}
+
+// ---------------------------------------------------------------- identity
+
+/** The user-pool token to act with: `?token=` (then taken out of the address bar) or this tab's saved one. */
+function takeToken(): string | null {
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl !== null) {
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.href); // keep the credential out of history and screenshots
+    if (fromUrl.trim()) sessionStorage.setItem(TOKEN_KEY, fromUrl.trim());
+    else sessionStorage.removeItem(TOKEN_KEY);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function setupIdentityForm(): void {
+  $<HTMLFormElement>('token-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const token = $<HTMLInputElement>('token').value.trim();
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+    window.location.reload();
+  });
+  $('use-api-key').addEventListener('click', () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    window.location.reload();
+  });
 }
 
 // ---------------------------------------------------------------- start
@@ -268,14 +368,34 @@ function fatal(text: string): void {
   document.body.dataset.ready = 'error';
 }
 
+/** Configure Amplify from the outputs; with a token, as that user (userPool mode, custom token provider). */
+function configure(outputs: Outputs & { data: { url: string } }, token: string | null): string {
+  if (!token) {
+    Amplify.configure(outputs as Parameters<typeof Amplify.configure>[0]);
+    return 'the API key (everyone with the key shares its jobs)';
+  }
+  const accessToken = decodeJWT(token);
+  const claims = accessToken.payload as Record<string, unknown>;
+  const userPoolId = String(claims.iss ?? '').split('/').pop() ?? '';
+  const userPoolClientId = String(claims.client_id ?? claims.aud ?? '');
+  Amplify.configure(
+    {
+      Auth: { Cognito: { userPoolId, userPoolClientId } },
+      API: { GraphQL: { endpoint: outputs.data.url, region: outputs.data.aws_region ?? 'us-east-1', defaultAuthMode: 'userPool' } },
+    },
+    { Auth: { tokenProvider: { getTokens: async () => ({ accessToken }) } } },
+  );
+  const name = claims.username ?? claims['cognito:username'] ?? claims.sub;
+  return `${String(name)} (user-pool token)`;
+}
+
 async function start(): Promise<void> {
   for (const name of Object.keys(EXAMPLES)) $('task-types').append(Object.assign(document.createElement('option'), { value: name }));
   suggestPayload();
   typeInput.addEventListener('input', suggestPayload);
   form.addEventListener('submit', (event) => void submit(event));
-  $('clear-finished').addEventListener('click', () => {
-    for (const entry of [...store.entries.values()]) if (isTerminal(entry.job) || entry.missing) remove(entry.job.id);
-  });
+  loadMore.addEventListener('click', () => void more());
+  setupIdentityForm();
 
   let outputs: Outputs;
   try {
@@ -288,9 +408,19 @@ async function start(): Promise<void> {
       'The local server serves one; for a deployed stack, put the stack\'s AmplifyOutputs there.');
     return;
   }
-  Amplify.configure(outputs as Parameters<typeof Amplify.configure>[0]);
+  const token = takeToken();
+  let who: string;
+  try {
+    who = configure(outputs as Outputs & { data: { url: string } }, token);
+  } catch (error) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    fatal(`That token could not be read (${(error as Error).message}). Reload to continue with the API key.`);
+    return;
+  }
   client = newClient();
   $('endpoint').textContent = outputs.data.url;
+  $('identity').textContent = who;
+  $('use-api-key').hidden = !token;
   if (outputs.data.url.startsWith('http://')) {
     // Amplify JS v6 turns http:// into wss:// for the real-time socket; a plain-HTTP server cannot answer it.
     const warning = $<HTMLParagraphElement>('warning');
@@ -304,18 +434,18 @@ async function start(): Promise<void> {
     if (payload.event === CONNECTION_STATE_CHANGE) {
       onConnectionState(String((payload.data as { connectionState: string }).connectionState));
     } else if (payload.event === SUBSCRIPTION_ACK) {
-      const id = (payload.data as { variables?: { id?: unknown } } | undefined)?.variables?.id;
-      if (typeof id === 'string' && store.entries.has(id)) void resync(id);
+      const query = (payload.data as { query?: unknown } | undefined)?.query;
+      if (typeof query === 'string' && query.includes('onMyJobsUpdated')) {
+        // Live from here on: one read catches whatever changed before (or while reconnecting).
+        void relist().then(() => {
+          document.body.dataset.live = 'true'; // tests wait on this: listed after the subscription was live
+        });
+      }
     }
   });
 
-  store = new JobStore(outputs.data.url);
-  for (const entry of store.entries.values()) show(entry, 'bottom');
-  noJobs.hidden = store.entries.size > 0;
-  for (const entry of store.entries.values()) {
-    void resync(entry.job.id); // whatever the list remembers may be stale: read it
-    follow(entry.job.id);
-  }
+  followMine();
+  await relist(); // the first paint does not wait for the socket; the ack reads the page again
   setInterval(() => {
     const now = Date.now();
     for (const [id, view] of views) if (!isTerminal(store.entries.get(id)!.job)) view.tick(now);

@@ -1,48 +1,37 @@
-// Jobs submitted from this browser, kept in localStorage per API endpoint (a job id means nothing elsewhere).
-import type { Job } from './jobs';
+// The jobs on the page: the caller's own, as listJobs and onMyJobsUpdated report them. Nothing is kept in the
+// browser: the API is the list (another browser of the same user sees the same jobs), this is only its view.
+import { newerFirst, type Job } from './jobs';
 
 export interface Entry {
   job: Job;
-  /** Set when job(id) answered null: the API no longer has it (e.g. the local data dir was reset). */
-  missing?: boolean;
 }
 
-const MAX_ENTRIES = 100;
-
 export class JobStore {
-  private readonly key: string;
-  readonly entries = new Map<string, Entry>(); // insertion order = newest first
+  readonly entries = new Map<string, Entry>();
 
-  constructor(endpoint: string) {
-    this.key = `appsync-jobs.console.v1:${endpoint}`;
-    try {
-      const saved = JSON.parse(localStorage.getItem(this.key) ?? '[]') as Entry[];
-      for (const entry of saved) if (entry?.job?.id) this.entries.set(entry.job.id, entry);
-    } catch {
-      // a corrupt or foreign value: start afresh rather than break the page
+  /**
+   * Take a job from any source (query, mutation, event). Returns the entry and whether it is new to the page,
+   * or null when it is not newer than what is shown (events may arrive late or twice; `version` decides).
+   */
+  upsert(job: Job): { entry: Entry; added: boolean } | null {
+    const entry = this.entries.get(job.id);
+    if (!entry) {
+      const added: Entry = { job };
+      this.entries.set(job.id, added);
+      return { entry: added, added: true };
     }
+    if (job.version <= entry.job.version) return null;
+    entry.job = job;
+    return { entry, added: false };
   }
 
-  add(job: Job): Entry {
-    const entry: Entry = { job };
-    const rest = [...this.entries.entries()].filter(([id]) => id !== job.id);
-    this.entries.clear();
-    this.entries.set(job.id, entry);
-    for (const [id, other] of rest.slice(0, MAX_ENTRIES - 1)) this.entries.set(id, other);
-    this.save();
-    return entry;
-  }
-
-  remove(id: string): void {
-    this.entries.delete(id);
-    this.save();
-  }
-
-  save(): void {
-    try {
-      localStorage.setItem(this.key, JSON.stringify([...this.entries.values()]));
-    } catch {
-      // storage full or disabled: the list still works for this page's life
+  /** The id of the job shown right after this one (newest first), to insert a new card in its place. */
+  nextAfter(job: Job): string | null {
+    let best: Job | null = null;
+    for (const { job: other } of this.entries.values()) {
+      if (other.id === job.id || newerFirst(job, other) > 0) continue; // `other` is newer: it comes before
+      if (!best || newerFirst(other, best) < 0) best = other;
     }
+    return best?.id ?? null;
   }
 }

@@ -1,5 +1,5 @@
 // One job's card: built once with DOM APIs (no innerHTML: payloads and results are untrusted text), then updated.
-import { elapsedMs, formatBytes, formatDuration, isTerminal, prettyJson, type JobStatus } from './jobs';
+import { canRetry, elapsedMs, formatBytes, formatDuration, isTerminal, prettyJson, type JobStatus } from './jobs';
 import type { Entry } from './store';
 
 // Status is always spelled out, with a symbol, so it reads without colour.
@@ -24,7 +24,7 @@ export const shortId = (id: string): string => id.slice(0, 8);
 
 export interface JobActions {
   cancel(id: string): void;
-  remove(id: string): void;
+  retry(id: string): void;
 }
 
 export class JobView {
@@ -36,6 +36,7 @@ export class JobView {
   private readonly percent = el('span', { className: 'percent' });
   private readonly message = el('p', { className: 'message' });
   private readonly elapsed = el('time', { className: 'elapsed' });
+  private readonly attempts = el('span', { className: 'attempts' });
   private readonly result = el('pre', { className: 'result', tabIndex: 0 });
   private readonly resultBox: HTMLElement;
   private readonly artifactList = el('ul', { className: 'artifacts' });
@@ -43,7 +44,7 @@ export class JobView {
   private readonly error = el('p', { className: 'job-error' });
   private readonly note = el('p', { className: 'note' });
   private readonly cancelButton: HTMLButtonElement;
-  private readonly removeButton: HTMLButtonElement;
+  private readonly retryButton: HTMLButtonElement;
 
   constructor(private readonly entry: Entry, actions: JobActions) {
     const { id, type } = entry.job;
@@ -55,12 +56,12 @@ export class JobView {
     this.result.setAttribute('aria-label', `Result of ${label}`);
     this.cancelButton = el('button', { type: 'button', className: 'cancel' }, 'Cancel', hidden(` ${label}`));
     this.cancelButton.addEventListener('click', () => actions.cancel(id));
-    this.removeButton = el('button', { type: 'button', className: 'secondary remove' }, 'Remove', hidden(` ${label} from the list`));
-    this.removeButton.addEventListener('click', () => actions.remove(id));
+    this.retryButton = el('button', { type: 'button', className: 'secondary retry' }, 'Retry', hidden(` ${label}`));
+    this.retryButton.addEventListener('click', () => actions.retry(id));
     this.resultBox = el('div', { className: 'result-box' }, el('h4', { textContent: 'Result' }), this.result);
     this.artifactBox = el('div', { className: 'artifact-box' }, el('h4', { textContent: 'Files' }), this.artifactList);
 
-    const title = el('h3', { id: `${dom}-title` }, el('span', { className: 'type', textContent: type }), ' ',
+    const title = el('h3', { id: `${dom}-title`, tabIndex: -1 }, el('span', { className: 'type', textContent: type }), ' ',
       el('code', { title: id, textContent: shortId(id) }), hidden(' status:'), ' ', this.badge);
     this.root = el('li', { className: 'job' },
       el('article', { className: 'job-card' },
@@ -68,20 +69,21 @@ export class JobView {
         el('div', { className: 'progress-row' },
           el('label', { htmlFor: this.progress.id }, 'Progress', hidden(` of ${label}`)), this.progress, this.percent),
         this.message,
-        el('p', { className: 'timing' }, 'Elapsed ', this.elapsed, ' · id ', el('code', { className: 'full-id', textContent: id })),
+        el('p', { className: 'timing' }, 'Elapsed ', this.elapsed, ' · ', this.attempts, ' · id ',
+          el('code', { className: 'full-id', textContent: id })),
         this.resultBox,
         this.artifactBox,
         this.error,
         this.note,
-        el('div', { className: 'job-actions' }, this.cancelButton, this.removeButton)));
+        el('div', { className: 'job-actions' }, this.cancelButton, this.retryButton)));
     this.root.dataset.jobId = id;
     this.root.setAttribute('aria-labelledby', title.id);
     this.render();
   }
 
-  /** Re-render from the entry (after an update, a re-sync or a cancel). */
+  /** Re-render from the entry (after an update, a re-sync, a cancel or a retry). */
   render(): void {
-    const { job, missing } = this.entry;
+    const { job } = this.entry;
     const terminal = isTerminal(job);
     this.root.dataset.status = job.status;
     this.root.dataset.version = String(job.version);
@@ -99,6 +101,7 @@ export class JobView {
     }
     this.message.textContent = job.message ?? '';
     this.message.hidden = !job.message;
+    this.attempts.textContent = job.attempts === 1 ? '1 attempt' : `${job.attempts} attempts`;
     this.tick(Date.now());
 
     this.result.textContent = prettyJson(job.result);
@@ -111,11 +114,10 @@ export class JobView {
     this.error.textContent = job.error ? `Error: ${job.error.type}: ${job.error.message}` : '';
     this.error.hidden = !job.error;
 
-    this.cancelButton.hidden = terminal || Boolean(missing);
+    this.cancelButton.hidden = terminal;
     this.cancelButton.disabled = job.cancelRequested;
-    this.removeButton.hidden = !terminal && !missing;
-    if (missing) this.setNote('The API no longer knows this job (job(id) returned nothing).');
-    else if (job.cancelRequested && !terminal) this.setNote('Cancellation requested; the task stops at its next check.');
+    this.retryButton.hidden = !canRetry(job);
+    if (job.cancelRequested && !terminal) this.setNote('Cancellation requested; the task stops at its next check.');
     else if (this.note.dataset.kind !== 'error') this.setNote('');
   }
 
@@ -134,5 +136,10 @@ export class JobView {
   setCancelling(busy: boolean): void {
     this.cancelButton.disabled = busy || this.entry.job.cancelRequested;
     this.cancelButton.setAttribute('aria-busy', String(busy));
+  }
+
+  setRetrying(busy: boolean): void {
+    this.retryButton.disabled = busy;
+    this.retryButton.setAttribute('aria-busy', String(busy));
   }
 }
