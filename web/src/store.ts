@@ -1,6 +1,6 @@
 // The jobs on the page: the caller's own, as listJobs and onMyJobsUpdated report them. Nothing is kept in the
 // browser: the API is the list (another browser of the same user sees the same jobs), this is only its view.
-import { newerFirst, type Job } from './jobs';
+import { needsLinks, newerFirst, type Job } from './jobs';
 
 export interface Entry {
   job: Job;
@@ -12,6 +12,7 @@ export class JobStore {
   /**
    * Take a job from any source (query, mutation, event). Returns the entry and whether it is new to the page,
    * or null when it is not newer than what is shown (events may arrive late or twice; `version` decides).
+   * The one exception: the same version read back with artifact links, which events never carry.
    */
   upsert(job: Job): { entry: Entry; added: boolean } | null {
     const entry = this.entries.get(job.id);
@@ -20,7 +21,8 @@ export class JobStore {
       this.entries.set(job.id, added);
       return { entry: added, added: true };
     }
-    if (job.version <= entry.job.version) return null;
+    const linksArrived = job.version === entry.job.version && needsLinks(entry.job) && !needsLinks(job);
+    if (job.version < entry.job.version || (job.version === entry.job.version && !linksArrived)) return null;
     entry.job = job;
     return { entry, added: false };
   }
