@@ -16,6 +16,7 @@ from typing import Any
 
 #: Keys of the stack's ``amplify_outputs.json`` ``custom`` section that ``stats``/``redrive`` read.
 QUEUE_URL_KEY = "jobsQueueUrl"
+LONG_QUEUE_URL_KEY = "longQueueUrl"
 DLQ_URL_KEY = "deadLetterQueueUrl"
 ARCHIVE_URL_KEY = "deadLetterArchiveUrl"
 TABLE_NAME_KEY = "jobsTableName"
@@ -25,6 +26,7 @@ TABLE_NAME_KEY = "jobsTableName"
 class StackResources:
     region: str | None
     queue_url: str
+    long_queue_url: str | None
     dlq_url: str | None
     archive_url: str | None
     table_name: str | None
@@ -39,6 +41,7 @@ def stack_resources(outputs: dict[str, Any]) -> StackResources:
     return StackResources(
         region=data.get("aws_region") or custom.get("aws_region"),
         queue_url=custom[QUEUE_URL_KEY],
+        long_queue_url=custom.get(LONG_QUEUE_URL_KEY),
         dlq_url=custom.get(DLQ_URL_KEY),
         archive_url=custom.get(ARCHIVE_URL_KEY),
         table_name=custom.get(TABLE_NAME_KEY),
@@ -53,7 +56,8 @@ def load_stats(*, data_dir: Path, outputs: Path | None = None) -> dict[str, Any]
         from jobcore.adapters.stats import aws_stats
 
         stack = stack_resources(json.loads(outputs.read_text()))
-        urls = {"jobs": stack.queue_url, "dead_letter": stack.dlq_url or "", "archive": stack.archive_url or ""}
+        urls = {"jobs": stack.queue_url, "long": stack.long_queue_url or "", "dead_letter": stack.dlq_url or "",
+                "archive": stack.archive_url or ""}
         dynamodb = boto3.client("dynamodb", region_name=stack.region) if stack.table_name else None
         snapshot = aws_stats(
             boto3.client("sqs", region_name=stack.region), urls, dynamodb=dynamodb, table_name=stack.table_name

@@ -38,6 +38,17 @@ QUEUE_ARN: Final = "JobQueueArn"
 DLQ_ARCHIVE_ARN: Final = "DeadLetterArchiveArn"
 DLQ_ARCHIVE_URL: Final = "DeadLetterArchiveUrl"
 DASHBOARD_NAME: Final = "DashboardName"
+LONG_QUEUE_URL: Final = "LongJobQueueUrl"
+
+#: Stack output -> key of ``amplify_outputs.json``'s ``custom`` section, where operator commands
+#: (``appsync-jobs stats --outputs``, ``redrive``) find the stores behind the API. Amplify ignores it.
+OPERATIONS_KEYS: Final = {
+    QUEUE_URL: "jobsQueueUrl",
+    LONG_QUEUE_URL: "longQueueUrl",
+    DLQ_URL: "deadLetterQueueUrl",
+    DLQ_ARCHIVE_URL: "deadLetterArchiveUrl",
+    TABLE_NAME: "jobsTableName",
+}
 USER_POOL_ID: Final = "UserPoolId"
 USER_POOL_CLIENT_ID: Final = "UserPoolClientId"
 
@@ -62,6 +73,7 @@ class AmplifyOutputs(TypedDict):
     version: str
     data: AmplifyData
     auth: NotRequired[AmplifyAuth]
+    custom: NotRequired[dict[str, str]]
 
 
 class OutputsError(ValueError):
@@ -75,8 +87,10 @@ def amplify_document(
     api_key: str,
     user_pool_id: str | None = None,
     user_pool_client_id: str | None = None,
+    operations: Mapping[str, str] | None = None,
 ) -> AmplifyOutputs:
-    """The ``amplify_outputs.json`` shape Amplify v6 reads (``data`` section, plus ``auth`` with Cognito)."""
+    """The ``amplify_outputs.json`` shape Amplify v6 reads (``data`` section, plus ``auth`` with Cognito),
+    and ``custom``: the stack's queues and table by ``OPERATIONS_KEYS`` name, for the operator commands."""
     types: list[AuthorizationType] = ["AWS_IAM"]
     if user_pool_id:
         types.append("AMAZON_COGNITO_USER_POOLS")
@@ -92,6 +106,8 @@ def amplify_document(
     }
     if user_pool_id and user_pool_client_id:
         doc["auth"] = {"user_pool_id": user_pool_id, "aws_region": region, "user_pool_client_id": user_pool_client_id}
+    if operations:
+        doc["custom"] = {OPERATIONS_KEYS[key]: value for key, value in operations.items() if key in OPERATIONS_KEYS and value}
     return doc
 
 
@@ -129,6 +145,7 @@ def amplify_outputs(outputs: Mapping[str, str]) -> AmplifyOutputs:
         api_key=outputs[API_KEY],
         user_pool_id=outputs.get(USER_POOL_ID),
         user_pool_client_id=outputs.get(USER_POOL_CLIENT_ID),
+        operations={key: outputs[key] for key in OPERATIONS_KEYS if outputs.get(key)},
     )
 
 

@@ -131,7 +131,7 @@ JOB_TIME_METRICS: Final = ("QueueWaitMs", "RunDurationMs")
 WORKER_DURATION_ALARM_FRACTION: Final = 0.8
 #: The DynamoDB operations the adapter makes; ThrottledRequests counts a request once if any part
 #: of it (the table or an index, e.g. the ``stuck`` GSI's hot key) was throttled.
-DYNAMODB_OPERATIONS: Final = ("GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems")
+DYNAMODB_OPERATIONS: Final = ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems")
 WAF_RULE_NAME: Final = "PerIpRateLimit"
 
 # Item-level actions of the CAS store (jobcore/adapters/dynamodb.py: conditional PutItem, a
@@ -1231,6 +1231,7 @@ class JobsStack(Stack):
             keys.TABLE_NAME: (self.table.table_name, "DynamoDB job table"),
             keys.QUEUE_URL: (self.queue.queue_url, "SQS job queue"),
             keys.DLQ_URL: (self.dead_letter_queue.queue_url, "SQS dead-letter queue"),
+            keys.LONG_QUEUE_URL: (self.long_queue.queue_url, "SQS queue of the long-task (Fargate) worker"),
             keys.QUEUE_ARN: (self.queue.queue_arn, "SQS job queue ARN (the redrive destination)"),
             keys.DLQ_ARCHIVE_URL: (self.dead_letter_archive.queue_url, "SQS archive of dead-lettered messages"),
             keys.DLQ_ARCHIVE_ARN: (self.dead_letter_archive.queue_arn, "Archive ARN (the redrive source)"),
@@ -1247,6 +1248,7 @@ class JobsStack(Stack):
             api_key=self.api_key_value,
             user_pool_id=user_pool_id,
             user_pool_client_id=client_id,
+            operations={key: values[key][0] for key in keys.OPERATIONS_KEYS},
         )
         CfnOutput(
             self,

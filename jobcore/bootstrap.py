@@ -44,11 +44,6 @@ class LocalBackend:
     lambda_budget_seconds: int = 870
     artifact_url_seconds: int = 900
 
-    @property
-    def queues(self) -> list[SqliteJobQueue]:
-        extra = [self.long_queue] if self.long_queue is not None else []
-        return [self.queue, *extra, self.dead_letter_queue, self.archive]
-
 
 def local_backend(settings: Settings) -> LocalBackend:
     from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue

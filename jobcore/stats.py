@@ -23,7 +23,7 @@ PREFIX = "appsync_jobs"
 
 @dataclass(frozen=True, slots=True)
 class RuntimeStats:
-    #: Role -> depth: ``jobs``, ``dead_letter``, ``archive`` (the roles are the same in both runtimes).
+    #: Role -> depth: ``jobs``, ``long``, ``dead_letter``, ``archive`` (the roles are the same in both runtimes).
     queues: Mapping[str, QueueDepth]
     #: Status -> count. Locally every status; in AWS only PENDING and RUNNING (from the stuck index).
     jobs: Mapping[str, int] = field(default_factory=dict)

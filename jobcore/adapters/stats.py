@@ -1,6 +1,6 @@
 """Collecting ``jobcore.stats.RuntimeStats`` from each runtime's real stores.
 
-Local: the SQLite file's three queues and its jobs table. AWS: ``GetQueueAttributes`` on the job
+Local: the SQLite file's four queues (jobs, long, dead letter, archive) and its jobs table. AWS: ``GetQueueAttributes`` on the job
 queue, the DLQ and the archive (exactly the seed's ``aws sqs get-queue-attributes`` check), and the
 PENDING/RUNNING counts from the table's sparse stuck index (never a table scan).
 """
@@ -17,14 +17,16 @@ if TYPE_CHECKING:
     from jobcore.bootstrap import LocalBackend
 
 #: The queue roles, in display order, the same in both runtimes.
-ROLES = ("jobs", "dead_letter", "archive")
+ROLES = ("jobs", "long", "dead_letter", "archive")
 
 
 def local_stats(backend: LocalBackend) -> RuntimeStats:
     from jobcore.adapters.sqlite import SqliteJobStore
 
-    depths = [queue.approximate_depth() for queue in backend.queues]
-    return RuntimeStats(queues=dict(zip(ROLES, depths, strict=True)), jobs=SqliteJobStore(backend.database).count_by_status())
+    queues = {"jobs": backend.queue, "long": backend.long_queue, "dead_letter": backend.dead_letter_queue,
+              "archive": backend.archive}
+    depths = {role: queue.approximate_depth() for role, queue in queues.items() if queue is not None}
+    return RuntimeStats(queues=depths, jobs=SqliteJobStore(backend.database).count_by_status())
 
 
 def aws_stats(

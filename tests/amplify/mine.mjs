@@ -32,7 +32,7 @@ if (!args.endpoint || !args.token) {
 }
 
 const JOB_FIELDS = `id type status payload result error { type message } progress message attempts cancelRequested
-  version owner createdAt updatedAt startedAt finishedAt`;
+  version owner createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
 const SUBMIT = `mutation Submit($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
 const ON_MINE = `subscription OnMine { onMyJobsUpdated { ${JOB_FIELDS} } }`;
 

@@ -40,7 +40,7 @@ if (!args.endpoint || !(args['api-key'] || args.token)) {
 }
 
 const JOB_FIELDS = `id type status payload result error { type message } progress message attempts cancelRequested
-  version owner createdAt updatedAt startedAt finishedAt`;
+  version owner createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
 const SUBMIT = `mutation Submit($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
 const GET = `query Get($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`;
 const ON_UPDATED = `subscription OnUpdated($id: ID!) { onJobUpdated(id: $id) { ${JOB_FIELDS} } }`;

@@ -97,3 +97,35 @@ class TestFileAndCommandLine:
             for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
         }
         assert imported <= {"__future__", "argparse", "json", "sys", "collections", "pathlib", "typing"}
+
+
+class TestOperationsSection:
+    """`appsync-jobs stats --outputs` / `redrive` read the stores behind the API from the custom section."""
+
+    QUEUES = {
+        outputs.QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/jobs",
+        outputs.LONG_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/long",
+        outputs.DLQ_URL: "https://sqs.eu-west-1.amazonaws.com/1/dlq",
+        outputs.DLQ_ARCHIVE_URL: "https://sqs.eu-west-1.amazonaws.com/1/archive",
+        outputs.TABLE_NAME: "jobs-table",
+    }
+
+    def test_stack_outputs_become_the_custom_section_under_the_clients_names(self) -> None:
+        from client import ops
+
+        doc = outputs.amplify_outputs({**STACK, **self.QUEUES})
+        resources = ops.stack_resources(dict(doc))
+        assert (resources.queue_url, resources.long_queue_url, resources.dlq_url, resources.archive_url, resources.table_name) == (
+            self.QUEUES[outputs.QUEUE_URL], self.QUEUES[outputs.LONG_QUEUE_URL], self.QUEUES[outputs.DLQ_URL],
+            self.QUEUES[outputs.DLQ_ARCHIVE_URL], self.QUEUES[outputs.TABLE_NAME],
+        )
+
+    def test_the_client_reads_exactly_the_keys_the_stack_writes(self) -> None:
+        from client import ops
+
+        assert set(outputs.OPERATIONS_KEYS.values()) == {
+            ops.QUEUE_URL_KEY, ops.LONG_QUEUE_URL_KEY, ops.DLQ_URL_KEY, ops.ARCHIVE_URL_KEY, ops.TABLE_NAME_KEY,
+        }
+
+    def test_without_them_there_is_no_custom_section(self) -> None:
+        assert "custom" not in outputs.amplify_outputs(STACK)

@@ -553,6 +553,14 @@ class TestOutputs:
                 "default_authorization_type": "API_KEY",
                 "authorization_types": ["AWS_IAM"],
             },
+            # Where `appsync-jobs stats --outputs` and `redrive` find the stores behind the API.
+            "custom": {
+                "jobsQueueUrl": f"<{dev.logical_id(dev.stack.queue)}>",
+                "longQueueUrl": f"<{dev.logical_id(dev.stack.long_queue)}>",
+                "deadLetterQueueUrl": f"<{dev.logical_id(dev.stack.dead_letter_queue)}>",
+                "deadLetterArchiveUrl": f"<{dev.logical_id(dev.stack.dead_letter_archive)}>",
+                "jobsTableName": f"<{dev.logical_id(dev.stack.table)}>",
+            },
         }
         assert document["data"]["api_key"].endswith(".ApiKey>")
         # The CLI helper reads the same document back from a deploy outputs file.

@@ -22,7 +22,7 @@ from jobcore.runner import RunnerConfig
 from jobcore.service import Services
 from jobcore.settings import Settings
 from support.events import CONTEXT, sqs_event
-from support.services import DirectReporter, sqlite_services
+from support.services import Clock, DirectReporter, sqlite_services
 from worker.deps import WorkerDeps, configure
 from worker.tasks import load_registry
 
@@ -75,6 +75,8 @@ def dead_letter(job_id: str, receive_count: int = 4) -> dict[str, Any]:
     record = event["Records"][0]
     record["eventSourceARN"] = DLQ_ARN
     record["attributes"]["AWSTraceHeader"] = TRACE
+    # Sent when the job was queued (the test clock's now), as the job's own message is.
+    record["attributes"]["SentTimestamp"] = str(int(Clock().now.timestamp() * 1000))
     return event
 
 

@@ -27,7 +27,7 @@ from jobcore.domain.job import JobStatus, apply_retry
 from jobcore.service import Services
 from resolvers.envelope import ERROR_KEY, FILTER_KEY
 from support.aws import create_jobs_table
-from support.events import IAM_IDENTITY, appsync_event
+from support.events import CONTEXT, IAM_IDENTITY, appsync_event
 from support.services import Clock, DirectReporter, sqlite_services
 from worker.reaper import reap
 from worker.tasks import load_registry
@@ -75,7 +75,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 
 def invoke(type_name: str, field: str, arguments: dict[str, Any], identity: Any = None) -> Any:
-    return handler.lambda_handler(appsync_event(type_name, field, arguments, identity=identity), None)  # type: ignore[arg-type]
+    return handler.lambda_handler(appsync_event(type_name, field, arguments, identity=identity), CONTEXT)
 
 
 def submit(identity: Any, clock: Clock, job_type: str = "echo") -> dict[str, Any]:

@@ -23,7 +23,7 @@ from jobcore.domain.job import JobStatus
 from jobcore.runner import RunnerConfig
 from jobcore.service import Services
 from jobcore.settings import Settings
-from support.events import sqs_event
+from support.events import CONTEXT, sqs_event
 from support.services import Clock, DirectReporter, sqlite_services
 from worker.tasks import load_registry
 
@@ -52,7 +52,7 @@ def services(tmp_path: Path, clock: Clock) -> Iterator[Services]:
 def dead_letter(job_id: str, sent_at: datetime) -> dict[str, Any]:
     event = sqs_event(job_id, receive_count=4)
     event["Records"][0]["attributes"]["SentTimestamp"] = str(int(sent_at.timestamp() * 1000))
-    return dlq.lambda_handler(event, None)  # type: ignore[arg-type]
+    return dlq.lambda_handler(event, CONTEXT)  # type: ignore[arg-type]
 
 
 def failed_job(services: Services, clock: Clock) -> tuple[str, datetime]:

@@ -34,10 +34,13 @@ def test_local_stats_read_the_data_directory(tmp_path: Path) -> None:
     backend.queue.receive(1)
     backend.dead_letter_queue.send('{"v":1,"jobId":"x"}')
     backend.archive.send('{"v":1,"jobId":"y"}')
+    assert backend.long_queue is not None
+    backend.long_queue.send('{"v":1,"jobId":"z"}', delay_seconds=60)
 
     snapshot = stats("--data-dir", str(tmp_path))
     assert snapshot["queues"] == {
         "jobs": {"name": "jobs", "visible": 2, "inFlight": 1, "delayed": 0},
+        "long": {"name": "jobs-long", "visible": 0, "inFlight": 0, "delayed": 1},
         "dead_letter": {"name": "jobs-dlq", "visible": 1, "inFlight": 0, "delayed": 0},
         "archive": {"name": "jobs-dlq-archive", "visible": 1, "inFlight": 0, "delayed": 0},
     }

@@ -35,7 +35,7 @@ class LambdaContextStub:
     log_stream_name: str = "test"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return 900_000  # a fresh invocation of the worker's 15-minute timeout
 
 
 CONTEXT = LambdaContextStub()
