@@ -342,7 +342,8 @@ class TestResolverPayload:
     def test_request_forwards_no_headers_and_what_powertools_reads(self, tmp_path: Path) -> None:
         source = RESOLVER_JS.read_text()
         module = tmp_path / "appsync_function.mjs"
-        module.write_text(source.replace("import { util, extensions } from '@aws-appsync/utils';", "const util = {}, extensions = {};"))
+        stubbed = source.replace("import { util, extensions } from '@aws-appsync/utils';", "const util = {}, extensions = {};")
+        module.write_text(stubbed)
         ctx = {
             "arguments": {"id": "j-1"},
             "identity": {"userArn": "arn:aws:sts::123456789012:assumed-role/r/s"},
