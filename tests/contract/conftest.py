@@ -18,16 +18,12 @@ import pytest
 
 from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue, SqliteJobStore
 from jobcore.ports import JobQueue, JobStore, ReceivedMessage
-from jobcore.table_schema import PARTITION_KEY, STUCK_INDEX, STUCK_INDEX_PARTITION_KEY, STUCK_INDEX_SORT_KEY
-from support.aws import LISTING_ATTRIBUTE_DEFINITIONS, LISTING_INDEXES
+from support.aws import create_jobs_table
 
 REGION = "us-east-1"
 TABLE_NAME = "jobs-contract"
 #: Deliveries before a message is redriven; both families use the same number.
 MAX_RECEIVE_COUNT = 2
-#: As deployed (infra/stack.py): the adapter re-reads every index hit with a consistent GetItem, so the
-#: index projects keys only - the strictest shape, which an adapter reading projected attributes fails.
-STUCK_INDEX_PROJECTION = "KEYS_ONLY"
 #: The main queue's default visibility timeout: long enough that no test outlives it by accident.
 VISIBILITY_TIMEOUT = 60
 
@@ -66,31 +62,6 @@ def aws(fake_aws_env: None, _boto_clients: dict[str, Any]) -> Iterator[Callable[
         yield client
 
 
-def _create_job_table(client: Any) -> None:
-    client.create_table(
-        TableName=TABLE_NAME,
-        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": STUCK_INDEX_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": STUCK_INDEX_SORT_KEY, "AttributeType": "S"},
-            *LISTING_ATTRIBUTE_DEFINITIONS,
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": STUCK_INDEX,
-                "KeySchema": [
-                    {"AttributeName": STUCK_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": STUCK_INDEX_SORT_KEY, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": STUCK_INDEX_PROJECTION},
-            },
-            *LISTING_INDEXES,
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 @pytest.fixture(params=["sqlite", "dynamodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
     if request.param == "sqlite":
@@ -104,7 +75,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
     from jobcore.adapters.dynamodb import DynamoDbJobStore
 
     client = request.getfixturevalue("aws")("dynamodb")
-    _create_job_table(client)
+    create_jobs_table(client, TABLE_NAME)
     yield DynamoDbJobStore(client, TABLE_NAME)
 
 

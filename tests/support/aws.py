@@ -54,6 +54,8 @@ def create_jobs_table(client: Any, name: str = "jobs") -> str:
                     {"AttributeName": STUCK_INDEX_PARTITION_KEY, "KeyType": "HASH"},
                     {"AttributeName": STUCK_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
+                # As deployed: the adapter re-reads every index hit with a consistent GetItem, so the index
+                # projects keys only - the strictest shape, which an adapter reading projected attributes fails.
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             },
             *LISTING_INDEXES,
