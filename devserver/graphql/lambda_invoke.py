@@ -14,9 +14,9 @@ from typing import Any
 
 from graphql import FieldNode, FragmentDefinitionNode, GraphQLResolveInfo
 
-from devserver.context import RequestContext
-from devserver.identity_cache import IdentityCache
-from devserver.selection import Selection, selection_of, selection_set_graphql, selection_set_list
+from devserver.graphql.context import RequestContext
+from devserver.graphql.selection import Selection, selection_of, selection_set_graphql, selection_set_list
+from devserver.object_id_cache import ObjectIdCache
 from jobcore.tracing import TRACE_HEADER, new_trace_header, trace_context
 from resolvers import handler
 from resolvers.envelope import unhandled, unwrap
@@ -68,7 +68,7 @@ class _FieldShape:
 
 
 #: One shape per field node (documents are kept parsed, so the same text gives the same nodes).
-_SHAPES: IdentityCache[FieldNode, _FieldShape] = IdentityCache(1024)
+_SHAPES: ObjectIdCache[FieldNode, _FieldShape] = ObjectIdCache(1024)
 
 
 def _shape(field: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> _FieldShape:

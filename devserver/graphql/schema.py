@@ -14,14 +14,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 from strawberry.types.unset import UNSET
 
-from devserver.auth_extension import AppSyncAuthExtension
-from devserver.context import RequestContext
-from devserver.document_cache import DocumentCacheExtension
-from devserver.lambda_invoke import invoke_resolver
-from devserver.pubsub import OMITTED
-from devserver.scalars import AWSJSON, AWSURL, SCALARS, AWSDateTime
-from devserver.selection import project
-from devserver.subscription_filter import UnsupportedFilter, compile_filter, equality_key
+from devserver.auth.auth_extension import AppSyncAuthExtension
+from devserver.graphql.context import RequestContext
+from devserver.graphql.document_cache import DocumentCacheExtension
+from devserver.graphql.lambda_invoke import invoke_resolver
+from devserver.graphql.scalars import AWSJSON, AWSURL, SCALARS, AWSDateTime
+from devserver.graphql.selection import project
+from devserver.realtime.pubsub import OMITTED
+from devserver.realtime.subscription_filter import UnsupportedFilter, compile_filter, equality_key
 from jobcore.contract import contract_sdl
 from resolvers.envelope import FieldError, subscription_filter
 

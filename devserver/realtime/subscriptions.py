@@ -30,12 +30,12 @@ from graphql import (
 )
 from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 
-from devserver.context import RequestContext
-from devserver.errors import appsync_errors
-from devserver.identity import appsync_identity
-from devserver.identity_cache import IdentityCache
+from devserver.auth.identity import appsync_identity
+from devserver.graphql.context import RequestContext
+from devserver.graphql.errors import appsync_errors
+from devserver.graphql.selection import Selection, selection_of
+from devserver.object_id_cache import ObjectIdCache
 from devserver.realtime.source import StartRejected
-from devserver.selection import Selection, selection_of
 from devserver.state import ServerState
 from jobcore.auth import Caller
 
@@ -153,7 +153,7 @@ def _prepare(
 
 #: Per published event, the payload computed for each share key (subscribers take an event within
 #: moments of its publication, so a few hundred recent events suffice).
-_SHARED: IdentityCache[Any, dict[Hashable, dict[str, Any]]] = IdentityCache(256)
+_SHARED: ObjectIdCache[Any, dict[Hashable, dict[str, Any]]] = ObjectIdCache(256)
 
 
 async def _payload_for(executor: Executor[Any], event: Any, share_key: Hashable) -> dict[str, Any]:
