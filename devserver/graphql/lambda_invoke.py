@@ -82,12 +82,6 @@ def _shape(field: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) ->
     return _SHAPES.get_or_compute(field, compute)
 
 
-def build_event(info: GraphQLResolveInfo[Any], arguments: dict[str, Any], selection: Selection) -> dict[str, Any]:
-    shape = _shape(info.field_nodes[0], info.fragments)
-    paths = list(shape.selection_set_list) if selection is shape.selection else selection_set_list(selection)
-    return _event(info, arguments, paths, shape.selection_set_graphql)
-
-
 def request_trace_header(context: RequestContext) -> str:
     """The request's X-Ray trace header: the client's ``X-Amzn-Trace-Id``, else one started for this
     request (AppSync starts a trace per request and passes it to resolvers in the same header)."""
