@@ -8,6 +8,7 @@ from graphql import build_schema, find_breaking_changes, find_dangerous_changes,
 
 from devserver.auth.auth_rules import AuthRules
 from devserver.graphql.schema import schema as strawberry_schema
+from devserver.graphql.strawberry_internals import graphql_schema
 from jobcore.auth import AuthMode
 from jobcore.contract import APPSYNC_PRELUDE, contract_sdl
 from resolvers.handler import app
@@ -20,7 +21,7 @@ def contract():  # type: ignore[no-untyped-def]
 
 
 def local():  # type: ignore[no-untyped-def]
-    return strawberry_schema._schema
+    return graphql_schema(strawberry_schema)
 
 
 def _api_changes(changes: list) -> list:  # type: ignore[type-arg]
