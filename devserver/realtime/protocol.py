@@ -339,7 +339,7 @@ class RealtimeConnection:
                 log.debug("sending %.40s failed", text, exc_info=True)
 
 
-#: Encoded payloads by identity: subscribers that share a payload object (``realtime_source`` gives
+#: Encoded payloads by identity: subscribers that share a payload object (``subscriptions`` gives
 #: every subscriber with the same document the same one) share its encoding too.
 _ENCODED: ObjectIdCache[Mapping[str, Any], tuple[str, int]] = ObjectIdCache(256)
 
