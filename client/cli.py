@@ -367,7 +367,7 @@ def dev(
 
     certificates = None
     if tls or https_port is not None:
-        from devserver.tls import ensure_certificates
+        from devserver.auth.tls import ensure_certificates
 
         certificates = ensure_certificates(data_dir)
     config = LocalConfig(
@@ -407,7 +407,7 @@ def token_command(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
     """Print a token from the local user pool, to act as a signed-in user (--token / APPSYNC_JOBS_TOKEN)."""
-    from devserver.user_pool import LocalUserPool
+    from devserver.auth.user_pool import LocalUserPool
 
     typer.echo(LocalUserPool().mint(username, groups=group or (), token_use="id" if id_token else "access",
                                     lifetime_seconds=ttl))

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from devserver.http_graphql import graphql_post
+from devserver.graphql.http_graphql import graphql_post
 from devserver.realtime.asgi import make_realtime_endpoint
-from devserver.realtime_source import LocalSubscriptionSource
+from devserver.realtime.subscriptions import LocalSubscriptionSource
+from devserver.realtime.transport_ws import TransportWsGraphQL
+from devserver.routes.web_console import web_console_routes
 from devserver.state import ServerState
-from devserver.transport_ws import TransportWsGraphQL
-from devserver.web_console import web_console_routes
 
 # What browsers preflight for AppSync clients (Amplify sends these), and what AppSync exposes.
 CORS_ALLOW_HEADERS = [

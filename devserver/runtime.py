@@ -15,15 +15,15 @@ from types import MappingProxyType
 import uvicorn
 
 from devserver.app import create_app
-from devserver.artifact_routes import artifact_routes
-from devserver.auth_rules import AuthRules
-from devserver.event_source import EventSourceConfig, QueueEventSource
-from devserver.identity import AuthConfig
-from devserver.metrics_endpoint import metrics_route
-from devserver.pubsub import PubSub
-from devserver.sqs_events import queue_arn
+from devserver.auth.auth_rules import AuthRules
+from devserver.auth.identity import AuthConfig
+from devserver.auth.user_pool import LocalUserPool
+from devserver.queues.event_source import EventSourceConfig, QueueEventSource
+from devserver.queues.sqs_events import queue_arn
+from devserver.realtime.pubsub import PubSub
+from devserver.routes.artifacts import artifact_routes
+from devserver.routes.metrics import metrics_route
 from devserver.state import ServerState
-from devserver.user_pool import LocalUserPool
 from jobcore.bootstrap import LocalBackend, local_backend, local_services, reporter_from_settings
 from jobcore.metrics import InMemoryMetrics
 from jobcore.ports import JobQueue
@@ -243,7 +243,7 @@ class RunningServer:
 async def start_local(config: LocalConfig) -> RunningServer:
     """Start serving; returns once the port is bound and the worker loops are running."""
     import resolvers.handler
-    from devserver.schema import schema
+    from devserver.graphql.schema import schema
     from worker.tasks import load_registry
 
     backend = local_backend(config.settings())

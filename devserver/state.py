@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import strawberry
 
-from devserver.auth_rules import AuthRules
-from devserver.identity import AuthConfig
-from devserver.pubsub import PubSub
+from devserver.auth.auth_rules import AuthRules
+from devserver.auth.identity import AuthConfig
+from devserver.realtime.pubsub import PubSub
 
 
 @dataclass

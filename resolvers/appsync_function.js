@@ -10,7 +10,7 @@
 // Subscription resolvers may answer {appsyncJobsSubscriptionFilter: {owner: {eq: ...}}}: the filter
 // becomes the subscriber's enhanced filter (set here, at subscribe time, from the caller's identity
 // the Lambda saw - never from a client argument) and the resolver returns null, as AppSync requires.
-// The local server applies the same filter (resolvers/envelope.py, devserver/subscription_filter.py).
+// The local server applies the same filter (resolvers/envelope.py, devserver/realtime/subscription_filter.py).
 import { util, extensions } from '@aws-appsync/utils';
 
 export function request(ctx) {

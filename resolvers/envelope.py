@@ -13,7 +13,7 @@ ERROR_KEY = "appsyncJobsError"
 #: A subscription resolver's answer that sets the subscriber's filter (AppSync enhanced filtering):
 #: ``{"appsyncJobsSubscriptionFilter": {"owner": {"eq": "<principal>"}}}``. The JS response handler
 #: passes it to ``extensions.setSubscriptionFilter`` and returns null; the local server applies it
-#: itself (``devserver.subscription_filter``).
+#: itself (``devserver.realtime.subscription_filter``).
 FILTER_KEY = "appsyncJobsSubscriptionFilter"
 #: What AppSync reports for an exception the Lambda did not turn into an envelope.
 UNHANDLED_ERROR_TYPE = "Lambda:Unhandled"

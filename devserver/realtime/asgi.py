@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from starlette.types import Scope
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from devserver.identity import NOT_AUTHORIZED, AuthConfig, AuthenticationFailed, authenticate_realtime
+from devserver.auth.identity import NOT_AUTHORIZED, AuthConfig, AuthenticationFailed, authenticate_realtime
 from devserver.realtime.protocol import (
     KA_INTERVAL_S,
     MAX_LIFETIME_S,

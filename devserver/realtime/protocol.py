@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol, TypeGuard
 
-from devserver.identity import AuthenticationFailed
-from devserver.identity_cache import IdentityCache
+from devserver.auth.identity import AuthenticationFailed
+from devserver.object_id_cache import ObjectIdCache
 from devserver.realtime.source import StartRejected, SubscriptionSource
 from devserver.realtime.types import AppSyncError, StartRequest, SubscriptionId
 from jobcore.auth import Caller
@@ -339,9 +339,9 @@ class RealtimeConnection:
                 log.debug("sending %.40s failed", text, exc_info=True)
 
 
-#: Encoded payloads by identity: subscribers that share a payload object (``realtime_source`` gives
+#: Encoded payloads by identity: subscribers that share a payload object (``subscriptions`` gives
 #: every subscriber with the same document the same one) share its encoding too.
-_ENCODED: IdentityCache[Mapping[str, Any], tuple[str, int]] = IdentityCache(256)
+_ENCODED: ObjectIdCache[Mapping[str, Any], tuple[str, int]] = ObjectIdCache(256)
 
 
 def _encode(payload: Mapping[str, Any]) -> tuple[str, int]:

@@ -98,7 +98,7 @@ def test_tls_is_verified_not_bypassed(node: str, tls_server: LocalServer) -> Non
 def test_amplify_as_a_signed_in_user_follows_only_its_own_jobs(node: str, tls_server: LocalServer) -> None:
     # defaultAuthMode 'userPool': Amplify sends the raw access token, on HTTP and in the socket's
     # header- subprotocol; the local pool checks it as AppSync checks a Cognito token.
-    from devserver.user_pool import LocalUserPool
+    from devserver.auth.user_pool import LocalUserPool
 
     pool = LocalUserPool()
     code, events, stderr = run_script(node, tls_server, "--token", pool.mint("alice"), "--type", "sleep",

@@ -95,7 +95,7 @@ class Follower:
 
 
 def test_two_users_subscribed_at_once_each_receive_only_their_own_jobs(node: str, tls_server: LocalServer) -> None:
-    from devserver.user_pool import LocalUserPool
+    from devserver.auth.user_pool import LocalUserPool
 
     pool, suffix = LocalUserPool(), uuid.uuid4().hex[:8]
     alice_name, bob_name = f"alice-{suffix}", f"bob-{suffix}"

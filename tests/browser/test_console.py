@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 def run_console(node: str, chromium: str, server: LocalServer, *extra: str, as_user: bool = True) -> dict[str, dict[str, Any]]:
     """One run of the scenario, as a user of its own (the list is the API's: a fresh user starts empty) or, with
     ``as_user=False``, with the API key (one principal: only one such run per server)."""
-    from devserver.user_pool import LocalUserPool
+    from devserver.auth.user_pool import LocalUserPool
 
     identity = ["--token", LocalUserPool().mint(f"console-{uuid.uuid4().hex[:8]}")] if as_user else []
     env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(server.ca_file)}

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 def run_many(node: str, chromium: str, server: LocalServer) -> dict[str, dict[str, Any]]:
-    from devserver.user_pool import LocalUserPool
+    from devserver.auth.user_pool import LocalUserPool
 
     pool, suffix = LocalUserPool(), uuid.uuid4().hex[:8]
     docs = ["--docs-screenshot", str(ROOT / "docs" / "console.png")] if os.environ.get("UPDATE_DOCS_SCREENSHOT") else []

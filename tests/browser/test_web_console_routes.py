@@ -1,4 +1,4 @@
-"""devserver/web_console.py without a browser: built or not, the console's routes and the API's routes coexist."""
+"""devserver/routes/web_console.py without a browser: built or not, the console's routes and the API's routes coexist."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from devserver.web_console import web_console_routes
+from devserver.routes.web_console import WEB_DIST, web_console_routes
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def app_with(dist: Path) -> Starlette:
@@ -81,3 +83,9 @@ async def test_built_app_is_served_with_cache_headers(tmp_path: Path) -> None:
 async def test_websockets_to_unknown_paths_are_refused(tmp_path: Path) -> None:
     code, _, _ = await call(app_with(tmp_path / "dist"), "/nowhere", kind="websocket")
     assert code == 1008
+
+
+def test_by_default_it_serves_the_repositorys_own_web_dist() -> None:
+    # The module sits two folders below the repository root (devserver/routes/); a move must not
+    # leave it pointing at a web/dist that does not exist.
+    assert WEB_DIST == ROOT / "web" / "dist"

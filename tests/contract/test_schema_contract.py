@@ -6,8 +6,9 @@ from pathlib import Path
 
 from graphql import build_schema, find_breaking_changes, find_dangerous_changes, parse, validate
 
-from devserver.auth_rules import AuthRules
-from devserver.schema import schema as strawberry_schema
+from devserver.auth.auth_rules import AuthRules
+from devserver.graphql.schema import schema as strawberry_schema
+from devserver.graphql.strawberry_internals import graphql_schema
 from jobcore.auth import AuthMode
 from jobcore.contract import APPSYNC_PRELUDE, contract_sdl
 from resolvers.handler import app
@@ -20,7 +21,7 @@ def contract():  # type: ignore[no-untyped-def]
 
 
 def local():  # type: ignore[no-untyped-def]
-    return strawberry_schema._schema
+    return graphql_schema(strawberry_schema)
 
 
 def _api_changes(changes: list) -> list:  # type: ignore[type-arg]
@@ -86,7 +87,7 @@ def test_auth_rules_follow_appsync_multi_auth() -> None:
 def test_the_local_server_publishes_each_mutation_where_aws_subscribe_says() -> None:
     """AppSync fans a mutation out to every subscription listing it in @aws_subscribe; the local server
     reads the same directive, so submitJob reaches onMyJobsUpdated but not onJobUpdated."""
-    from devserver.schema import subscriptions_by_mutation
+    from devserver.graphql.schema import subscriptions_by_mutation
 
     published = subscriptions_by_mutation()
     assert published == {

@@ -22,7 +22,7 @@ from botocore.credentials import Credentials
 from client.api import JobsApiError, JobsClient
 from client.config import ClientConfig
 from client.models import JobStatus
-from devserver.user_pool import LocalUserPool
+from devserver.auth.user_pool import LocalUserPool
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 from support.server import ROOT, start_server
 

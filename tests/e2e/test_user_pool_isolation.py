@@ -23,7 +23,7 @@ from gql.transport.exceptions import TransportQueryError
 from client.api import JobsClient
 from client.config import ClientConfig
 from client.models import JobStatus
-from devserver.user_pool import LocalUserPool
+from devserver.auth.user_pool import LocalUserPool
 from support.server import API_KEY, ROOT, LocalServer, start_server
 
 SUBMIT = 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 2, \\"steps\\": 4}"}) { id status } }'

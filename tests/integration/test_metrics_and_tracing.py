@@ -12,7 +12,7 @@ import pytest
 import requests
 
 import worker.handler as handler
-from devserver.sqs_events import sqs_event as local_sqs_event
+from devserver.queues.sqs_events import sqs_event as local_sqs_event
 from jobcore import service
 from jobcore.adapters.appsync_reporter import SigV4RequestsAuth
 from jobcore.adapters.observability import PowertoolsMetrics, tracer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from devserver.pubsub import OMITTED, PubSub
-from devserver.selection import project
+from devserver.graphql.selection import project
+from devserver.realtime.pubsub import OMITTED, PubSub
 
 
 async def next_event(stream: object) -> object:

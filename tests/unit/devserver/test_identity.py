@@ -10,9 +10,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from gql.transport.appsync_auth import AppSyncApiKeyAuthentication, AppSyncIAMAuthentication
 
-from devserver import identity
-from devserver.identity import AuthConfig, AuthenticationFailed
-from devserver.user_pool import LocalUserPool
+from devserver.auth import identity
+from devserver.auth.identity import AuthConfig, AuthenticationFailed
+from devserver.auth.user_pool import LocalUserPool
 from jobcore.auth import API_KEY_CALLER, AuthMode, Caller
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_API_KEY, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 

@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from websockets.typing import Subprotocol
 
-from devserver.identity import AuthConfig, AuthenticationFailed
+from devserver.auth.identity import AuthConfig, AuthenticationFailed
 from devserver.realtime import connection_header, decode_header_object, make_realtime_endpoint
 from devserver.realtime.source import StartRejected
 from jobcore.auth import API_KEY_CALLER, AuthMode, Caller

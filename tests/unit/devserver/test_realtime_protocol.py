@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devserver.identity import AuthenticationFailed
+from devserver.auth.identity import AuthenticationFailed
 from devserver.realtime.protocol import ConnectionState, ProtocolConfig, RealtimeConnection
 from devserver.realtime.source import StartRejected
 from jobcore.auth import API_KEY_CALLER, AuthMode, Caller

@@ -13,7 +13,7 @@ from gql.transport.appsync_auth import AppSyncIAMAuthentication
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devserver import sigv4
+from devserver.auth import sigv4
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 
 HOST = "127.0.0.1:8000"

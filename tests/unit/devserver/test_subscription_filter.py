@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from devserver.pubsub import PubSub
-from devserver.subscription_filter import UnsupportedFilter, compile_filter, equality_key
+from devserver.realtime.pubsub import PubSub
+from devserver.realtime.subscription_filter import UnsupportedFilter, compile_filter, equality_key
 
 
 def test_eq_matches_only_the_value() -> None:

@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from devserver.user_pool import TOKEN_EXPIRED, TOKEN_INVALID, LocalUserPool, TokenRejected, cognito_identity
+from devserver.auth.user_pool import TOKEN_EXPIRED, TOKEN_INVALID, LocalUserPool, TokenRejected, cognito_identity
 
 POOL = LocalUserPool()
 

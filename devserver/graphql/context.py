@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from devserver.auth_rules import AuthRules
-from devserver.pubsub import PubSub
+from devserver.auth.auth_rules import AuthRules
+from devserver.realtime.pubsub import PubSub
 from jobcore.auth import Caller
 
 

@@ -194,7 +194,7 @@ class PubSub:
         """Register a subscriber now and return its event stream; ``aclose`` unregisters it.
 
         ``filters`` are argument filters (equality on same-named fields); ``predicate`` is the filter
-        the subscription resolver set (``devserver.subscription_filter``). An event must pass both.
+        the subscription resolver set (``devserver.realtime.subscription_filter``). An event must pass both.
         ``key`` = (field, value) that every event the predicate admits has (an ``eq`` condition of
         it): the subscriber is then looked up by that value instead of checked on every event.
         """

@@ -1,13 +1,13 @@
-"""The identity cache computes once per object, never confuses equal objects, and stays bounded."""
+"""The object-id cache computes once per object, never confuses equal objects, and stays bounded."""
 
 from __future__ import annotations
 
-from devserver.identity_cache import IdentityCache
+from devserver.object_id_cache import ObjectIdCache
 
 
 def test_computes_once_per_object_and_tells_equal_objects_apart() -> None:
     calls: list[object] = []
-    cache: IdentityCache[dict[str, int], int] = IdentityCache(8)
+    cache: ObjectIdCache[dict[str, int], int] = ObjectIdCache(8)
     first, twin = {"a": 1}, {"a": 1}
 
     def compute(key: dict[str, int]) -> int:
@@ -20,7 +20,7 @@ def test_computes_once_per_object_and_tells_equal_objects_apart() -> None:
 
 
 def test_forgets_the_oldest_beyond_its_limit() -> None:
-    cache: IdentityCache[object, int] = IdentityCache(2)
+    cache: ObjectIdCache[object, int] = ObjectIdCache(2)
     keys = [object(), object(), object()]
     computed: list[object] = []
     for key in keys:

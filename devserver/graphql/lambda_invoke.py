@@ -14,9 +14,9 @@ from typing import Any
 
 from graphql import FieldNode, FragmentDefinitionNode, GraphQLResolveInfo
 
-from devserver.context import RequestContext
-from devserver.identity_cache import IdentityCache
-from devserver.selection import Selection, selection_of, selection_set_graphql, selection_set_list
+from devserver.graphql.context import RequestContext
+from devserver.graphql.selection import Selection, selection_of, selection_set_graphql, selection_set_list
+from devserver.object_id_cache import ObjectIdCache
 from jobcore.tracing import TRACE_HEADER, new_trace_header, trace_context
 from resolvers import handler
 from resolvers.envelope import unhandled, unwrap
@@ -68,7 +68,7 @@ class _FieldShape:
 
 
 #: One shape per field node (documents are kept parsed, so the same text gives the same nodes).
-_SHAPES: IdentityCache[FieldNode, _FieldShape] = IdentityCache(1024)
+_SHAPES: ObjectIdCache[FieldNode, _FieldShape] = ObjectIdCache(1024)
 
 
 def _shape(field: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> _FieldShape:
@@ -80,12 +80,6 @@ def _shape(field: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) ->
         return _FieldShape(node, selection, tuple(selection_set_list(selection)), selection_set_graphql(node))
 
     return _SHAPES.get_or_compute(field, compute)
-
-
-def build_event(info: GraphQLResolveInfo[Any], arguments: dict[str, Any], selection: Selection) -> dict[str, Any]:
-    shape = _shape(info.field_nodes[0], info.fragments)
-    paths = list(shape.selection_set_list) if selection is shape.selection else selection_set_list(selection)
-    return _event(info, arguments, paths, shape.selection_set_graphql)
 
 
 def request_trace_header(context: RequestContext) -> str:

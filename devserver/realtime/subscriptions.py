@@ -30,12 +30,13 @@ from graphql import (
 )
 from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 
-from devserver.context import RequestContext
-from devserver.errors import appsync_errors
-from devserver.identity import appsync_identity
-from devserver.identity_cache import IdentityCache
+from devserver.auth.identity import appsync_identity
+from devserver.graphql.context import RequestContext
+from devserver.graphql.errors import appsync_errors
+from devserver.graphql.selection import Selection, selection_of
+from devserver.graphql.strawberry_internals import graphql_schema
+from devserver.object_id_cache import ObjectIdCache
 from devserver.realtime.source import StartRejected
-from devserver.selection import Selection, selection_of
 from devserver.state import ServerState
 from jobcore.auth import Caller
 
@@ -56,7 +57,7 @@ class LocalSubscriptionSource:
         operation_name = request.get("operationName")
         if not isinstance(query, str) or not isinstance(variables, dict):
             raise StartRejected([{"message": "Validation error: the start payload needs a query string"}])
-        schema = self.state.schema._schema
+        schema = graphql_schema(self.state.schema)
         prepared = _prepare(schema, query, operation_name)
         if isinstance(prepared, list):
             raise StartRejected([dict(error) for error in prepared])
@@ -87,7 +88,7 @@ class LocalSubscriptionSource:
 
     def _authorize(self, caller: Caller, operation: OperationDefinitionNode, document: Any) -> None:
         fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
-        schema = self.state.schema._schema
+        schema = graphql_schema(self.state.schema)
         subscription_type = schema.subscription_type
         assert subscription_type is not None
         for node in operation.selection_set.selections:
@@ -153,7 +154,7 @@ def _prepare(
 
 #: Per published event, the payload computed for each share key (subscribers take an event within
 #: moments of its publication, so a few hundred recent events suffice).
-_SHARED: IdentityCache[Any, dict[Hashable, dict[str, Any]]] = IdentityCache(256)
+_SHARED: ObjectIdCache[Any, dict[Hashable, dict[str, Any]]] = ObjectIdCache(256)
 
 
 async def _payload_for(executor: Executor[Any], event: Any, share_key: Hashable) -> dict[str, Any]:

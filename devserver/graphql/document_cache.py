@@ -90,7 +90,9 @@ class DocumentCacheExtension(SchemaExtension):
         entry = DOCUMENTS.get(query) if isinstance(query, str) else None
         if entry is not None and entry.document is not context.graphql_document:
             entry = None
-        key = (context.schema._schema, tuple(context.validation_rules))
+        # The strawberry schema itself (public on the execution context) stands for the graphql-core
+        # schema it built: one per strawberry schema, so the key means the same.
+        key = (context.schema, tuple(context.validation_rules))
         if entry is not None and context.pre_execution_errors is None and key in entry.valid_for:
             context.pre_execution_errors = []  # validated cleanly before: strawberry skips validation
             yield

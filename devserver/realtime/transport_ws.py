@@ -15,8 +15,8 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from devserver.context import RequestContext
-from devserver.identity import AuthenticationFailed, appsync_identity, authenticate_realtime
+from devserver.auth.identity import AuthenticationFailed, appsync_identity, authenticate_realtime
+from devserver.graphql.context import RequestContext
 from devserver.state import ServerState
 from jobcore.auth import API_KEY_CALLER
 

@@ -8,7 +8,7 @@ authentication failures: the HTTP server answers 401 ``UnauthorizedException`` a
 endpoint sends ``connection_error`` (or an ``error`` for that start).
 
 Any other ``Authorization`` is a user-pool JWT, checked by the local user pool
-(``devserver.user_pool``) when the server has one. OIDC and Lambda authorizers are not emulated.
+(``devserver.auth.user_pool``) when the server has one. OIDC and Lambda authorizers are not emulated.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from devserver import sigv4
-from devserver.user_pool import LocalUserPool, TokenRejected, cognito_identity
+from devserver.auth import sigv4
+from devserver.auth.user_pool import LocalUserPool, TokenRejected, cognito_identity
 from jobcore.auth import API_KEY_CALLER, AuthMode, Caller
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_API_KEY, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 

@@ -14,14 +14,15 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 from strawberry.types.unset import UNSET
 
-from devserver.auth_extension import AppSyncAuthExtension
-from devserver.context import RequestContext
-from devserver.document_cache import DocumentCacheExtension
-from devserver.lambda_invoke import invoke_resolver
-from devserver.pubsub import OMITTED
-from devserver.scalars import AWSJSON, AWSURL, SCALARS, AWSDateTime
-from devserver.selection import project
-from devserver.subscription_filter import UnsupportedFilter, compile_filter, equality_key
+from devserver.auth.auth_extension import AppSyncAuthExtension
+from devserver.graphql.context import RequestContext
+from devserver.graphql.document_cache import DocumentCacheExtension
+from devserver.graphql.lambda_invoke import invoke_resolver
+from devserver.graphql.scalars import AWSJSON, AWSURL, SCALARS, AWSDateTime
+from devserver.graphql.selection import project
+from devserver.graphql.strawberry_internals import resolve_info
+from devserver.realtime.pubsub import OMITTED
+from devserver.realtime.subscription_filter import UnsupportedFilter, compile_filter, equality_key
 from jobcore.contract import contract_sdl
 from resolvers.envelope import FieldError, subscription_filter
 
@@ -159,12 +160,12 @@ def _arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve(info: Info[RequestContext, None], **arguments: Any) -> Any:
-    value, _ = invoke_resolver(info._raw_info, _arguments(arguments))
+    value, _ = invoke_resolver(resolve_info(info), _arguments(arguments))
     return value
 
 
 def _resolve_and_publish(info: Info[RequestContext, None], **arguments: Any) -> Any:
-    value, selection = invoke_resolver(info._raw_info, _arguments(arguments))
+    value, selection = invoke_resolver(resolve_info(info), _arguments(arguments))
     if value is not None:
         # @aws_subscribe: subscribers receive this mutation's response, cut to what it selected, on
         # every subscription field that names the mutation.

@@ -1,4 +1,5 @@
-"""A small cache keyed by an object's identity, for values derived from objects that never change.
+"""A small cache keyed by an object's identity (``id()``), for values derived from objects that never
+change. (Nothing to do with a caller's identity: that is ``devserver/auth/identity.py``.)
 
 The server reuses the same objects for the same inputs (parsed documents, published events, shared
 payloads), so work derived from one can be looked up by ``id()`` instead of hashing or comparing a
@@ -14,7 +15,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class IdentityCache(Generic[K, V]):
+class ObjectIdCache(Generic[K, V]):
     """At most ``limit`` entries; beyond that the oldest is forgotten (it is only recomputed)."""
 
     __slots__ = ("_entries", "limit")

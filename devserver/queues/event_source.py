@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from devserver.lambda_invoke import InvocationContext, LocalLambdaContext
-from devserver.sqs_events import sqs_event
+from devserver.graphql.lambda_invoke import InvocationContext, LocalLambdaContext
+from devserver.queues.sqs_events import sqs_event
 from jobcore.adapters.sqlite import SqliteJobQueue
 
 logger = logging.getLogger("appsync_jobs.devserver.event_source")

@@ -18,9 +18,9 @@ from starlette.responses import JSONResponse, Response
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from devserver.context import RequestContext
-from devserver.errors import appsync_errors, request_error
-from devserver.identity import AuthenticationFailed, appsync_identity, authenticate_http
+from devserver.auth.identity import AuthenticationFailed, appsync_identity, authenticate_http
+from devserver.graphql.context import RequestContext
+from devserver.graphql.errors import appsync_errors, request_error
 from devserver.state import ServerState
 
 #: Larger bodies are refused before parsing (AppSync's own request cap is in this range).
