@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,40 +32,47 @@ app = typer.Typer(help=client_app.info.help, no_args_is_help=True)
 app.registered_commands.extend(client_app.registered_commands)
 
 
-def _env(name: str, default: object) -> str:
-    return f"(env {name}, default {default})"
+#: What a setting is when neither an option nor the environment names it (shown in --help).
+DEFAULTS = Settings.from_env({}, backend="local")
 
 
-# Options named after the Settings field they replace; None = not given (the environment or the
-# default decides, in Settings.from_env). The shorter second spellings are the older flag names.
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help=_env("APPSYNC_JOBS_DATA_DIR", ".appsync-jobs"),
-                                              show_default=False)]
-TaskModules = Annotated[str | None, typer.Option(
-    "--task-modules", "--tasks", help="Extra task modules, comma separated " + _env("APPSYNC_JOBS_TASK_MODULES", "none"),
-    show_default=False)]
-LeaseSeconds = Annotated[int | None, typer.Option(
-    "--lease-seconds", help="Worker lease; heartbeats renew it " + _env("JOBS_LEASE_SECONDS", 60), show_default=False)]
-VisibilityMarginSeconds = Annotated[int | None, typer.Option(
-    "--visibility-margin-seconds", "--visibility-margin", help=_env("JOBS_VISIBILITY_MARGIN", 10), show_default=False)]
-RetryBackoffBaseSeconds = Annotated[int | None, typer.Option(
-    "--retry-backoff-base-seconds", "--retry-backoff-base", help=_env("JOBS_RETRY_BACKOFF_BASE", 2),
-    show_default=False)]
-ReaperIntervalSeconds = Annotated[float | None, typer.Option(
-    "--reaper-interval-seconds", "--reaper-interval", help=_env("JOBS_REAPER_INTERVAL", 30), show_default=False)]
-MaxReceiveCount = Annotated[int | None, typer.Option(
-    "--max-receive-count", help=_env("JOBS_MAX_RECEIVE_COUNT", 3), show_default=False)]
-VisibilityTimeoutSeconds = Annotated[int | None, typer.Option(
-    "--visibility-timeout-seconds", "--visibility-timeout",
-    help="Seconds a received message stays hidden until its claim shortens it: the worst-case recovery after a "
-         "crash " + _env("JOBS_VISIBILITY_TIMEOUT", 90), show_default=False)]
-LambdaTimeoutSeconds = Annotated[int | None, typer.Option(
-    "--lambda-timeout-seconds", "--lambda-timeout",
-    help="The worker Lambda's timeout: longer tasks go to the long queue; attempts hand back before it ends "
-         + _env("JOBS_LAMBDA_TIMEOUT_SECONDS", 900), show_default=False)]
-HandbackMarginSeconds = Annotated[int | None, typer.Option(
-    "--handback-margin-seconds", "--handback-margin",
-    help="Seconds before the Lambda's end an attempt is handed back " + _env("JOBS_HANDBACK_MARGIN_SECONDS", 30),
-    show_default=False)]
+def _setting_option(kind: type, field: str, env: str, *older: str, help: str = "") -> Any:
+    """An option that replaces the ``Settings`` field ``field`` and is spelled after it
+    (``lease_seconds`` -> ``--lease-seconds``; ``older`` are earlier spellings, still accepted). Unset
+    it is None: then the environment or the default decides, in ``Settings.from_env``."""
+    default = getattr(DEFAULTS, field)
+    shown = ",".join(default) if isinstance(default, tuple) else default
+    text = f"{help} (env {env}, default {shown or 'none'})".strip()
+    return Annotated[kind | None, typer.Option(f"--{field.replace('_', '-')}", *older, help=text, show_default=False)]
+
+
+DataDir = Annotated[Path | None, typer.Option(
+    "--data-dir", help="The local runtime's data (env APPSYNC_JOBS_DATA_DIR, default .appsync-jobs)", show_default=False)]
+
+#: The ``Settings`` fields that ``dev`` and ``worker`` take as options (see ``with_settings``).
+TUNING_OPTIONS: dict[str, Any] = {
+    "data_dir": DataDir,
+    "task_modules": _setting_option(str, "task_modules", "APPSYNC_JOBS_TASK_MODULES", "--tasks",
+                                    help="Extra task modules, comma separated"),
+    "lease_seconds": _setting_option(int, "lease_seconds", "JOBS_LEASE_SECONDS",
+                                     help="Worker lease; heartbeats renew it"),
+    "visibility_margin_seconds": _setting_option(int, "visibility_margin_seconds", "JOBS_VISIBILITY_MARGIN",
+                                                 "--visibility-margin"),
+    "retry_backoff_base_seconds": _setting_option(int, "retry_backoff_base_seconds", "JOBS_RETRY_BACKOFF_BASE",
+                                                  "--retry-backoff-base"),
+    "reaper_interval_seconds": _setting_option(float, "reaper_interval_seconds", "JOBS_REAPER_INTERVAL",
+                                               "--reaper-interval"),
+    "max_receive_count": _setting_option(int, "max_receive_count", "JOBS_MAX_RECEIVE_COUNT"),
+    "visibility_timeout_seconds": _setting_option(
+        int, "visibility_timeout_seconds", "JOBS_VISIBILITY_TIMEOUT", "--visibility-timeout",
+        help="Seconds a received message stays hidden until its claim shortens it: the worst-case recovery after a crash"),
+    "lambda_timeout_seconds": _setting_option(
+        int, "lambda_timeout_seconds", "JOBS_LAMBDA_TIMEOUT_SECONDS", "--lambda-timeout",
+        help="The worker Lambda's timeout: longer tasks go to the long queue; attempts hand back before it ends"),
+    "handback_margin_seconds": _setting_option(
+        int, "handback_margin_seconds", "JOBS_HANDBACK_MARGIN_SECONDS", "--handback-margin",
+        help="Seconds before the Lambda's end an attempt is handed back"),
+}
 Outputs = Annotated[Path | None, typer.Option(
     "--outputs", envvar="APPSYNC_JOBS_OUTPUTS",
     help="A deployed stack's amplify_outputs.json: read its real queues (custom.jobsQueueUrl, ...) instead of --data-dir.")]
@@ -73,6 +83,29 @@ def local_settings(*, task_modules: str | None = None, **options: Any) -> Settin
     return Settings.from_env(backend="local").with_overrides(
         task_modules=None if task_modules is None else split_modules(task_modules), **options
     )
+
+
+def with_settings(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command that takes ``settings: Settings`` one option per ``TUNING_OPTIONS`` field instead,
+    and call it with the environment's settings with those options on top (see ``local_settings``).
+
+    One list serves both commands that run a worker, so they cannot drift apart (``dev`` once
+    ignored ``JOBS_VISIBILITY_TIMEOUT``).
+    """
+    own = inspect.signature(command, eval_str=True)
+    kept = [parameter for name, parameter in own.parameters.items() if name != "settings"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+             for name, option in TUNING_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        tuning = {name: values.pop(name) for name in TUNING_OPTIONS}
+        command(settings=local_settings(**tuning), **values)
+
+    signature = own.replace(parameters=[*kept, *added])
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()} | {"return": None}
+    return run
 
 
 def _serve_forever(main: Any) -> None:
@@ -88,6 +121,7 @@ def _serve_forever(main: Any) -> None:
 
 
 @app.command()
+@with_settings
 def dev(
     port: Annotated[int, typer.Option(envvar="APPSYNC_JOBS_PORT")] = 8000,
     host: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_HOST")] = "127.0.0.1",
@@ -101,27 +135,12 @@ def dev(
     extra_access_keys: Annotated[str, typer.Option(
         envvar="APPSYNC_JOBS_EXTRA_ACCESS_KEYS", show_default=False,
         help="More IAM keys to accept, KEY_ID:SECRET,... - untrusted IAM callers (own jobs only, no updateJob).")] = "",
-    data_dir: DataDir = None,
-    task_modules: TaskModules = None,
-    lease_seconds: LeaseSeconds = None,
-    visibility_margin_seconds: VisibilityMarginSeconds = None,
-    retry_backoff_base_seconds: RetryBackoffBaseSeconds = None,
-    reaper_interval_seconds: ReaperIntervalSeconds = None,
-    max_receive_count: MaxReceiveCount = None,
-    visibility_timeout_seconds: VisibilityTimeoutSeconds = None,
-    lambda_timeout_seconds: LambdaTimeoutSeconds = None,
-    handback_margin_seconds: HandbackMarginSeconds = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Run the local AppSync-compatible API with its SQLite job store, queue and worker (and a long-task worker)."""
     from devserver import runtime
 
-    settings = local_settings(
-        data_dir=data_dir, task_modules=task_modules, lease_seconds=lease_seconds,
-        visibility_margin_seconds=visibility_margin_seconds, retry_backoff_base_seconds=retry_backoff_base_seconds,
-        reaper_interval_seconds=reaper_interval_seconds, max_receive_count=max_receive_count,
-        visibility_timeout_seconds=visibility_timeout_seconds, lambda_timeout_seconds=lambda_timeout_seconds,
-        handback_margin_seconds=handback_margin_seconds,
-    )
     certificates = None
     if tls or https_port is not None:
         from devserver.tls import ensure_certificates
@@ -169,6 +188,7 @@ def token_command(
 
 
 @app.command("worker")
+@with_settings
 def worker_command(
     graphql_url: Annotated[str, typer.Option("--url", "--graphql-url", envvar="APPSYNC_JOBS_URL",
                                              help="The server's GraphQL URL.")] = "http://127.0.0.1:8000/graphql",
@@ -178,30 +198,16 @@ def worker_command(
                         "(the Fargate worker's loop); all: both.")] = "lambda",
     ca_bundle: Annotated[Path | None, typer.Option(
         help="The CA to trust for an https --url (a `dev --tls` server's ca.pem) "
-             + _env("APPSYNC_JOBS_CA_BUNDLE", "the system's"), show_default=False)] = None,
-    data_dir: DataDir = None,
-    task_modules: TaskModules = None,
-    lease_seconds: LeaseSeconds = None,
-    visibility_margin_seconds: VisibilityMarginSeconds = None,
-    retry_backoff_base_seconds: RetryBackoffBaseSeconds = None,
-    reaper_interval_seconds: ReaperIntervalSeconds = None,
-    max_receive_count: MaxReceiveCount = None,
-    visibility_timeout_seconds: VisibilityTimeoutSeconds = None,
-    lambda_timeout_seconds: LambdaTimeoutSeconds = None,
-    handback_margin_seconds: HandbackMarginSeconds = None,
+             "(env APPSYNC_JOBS_CA_BUNDLE, default the system's authorities)", show_default=False)] = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Run worker processes beside `appsync-jobs dev --no-worker` (as many as you like, same data dir)."""
     if queue not in ("lambda", "long", "all"):
         raise typer.BadParameter("--queue must be lambda, long or all")
     from devserver import runtime
 
-    settings = local_settings(
-        graphql_url=graphql_url, ca_bundle=ca_bundle, data_dir=data_dir, task_modules=task_modules,
-        lease_seconds=lease_seconds, visibility_margin_seconds=visibility_margin_seconds,
-        retry_backoff_base_seconds=retry_backoff_base_seconds, reaper_interval_seconds=reaper_interval_seconds,
-        max_receive_count=max_receive_count, visibility_timeout_seconds=visibility_timeout_seconds,
-        lambda_timeout_seconds=lambda_timeout_seconds, handback_margin_seconds=handback_margin_seconds,
-    )
+    settings = settings.with_overrides(graphql_url=graphql_url, ca_bundle=ca_bundle)
     config = runtime.LocalConfig(concurrency=concurrency, queues=queue)
     console.print(f"[green]appsync-jobs[/green] worker ({queue} queue) on {settings.data_dir.resolve()}, "
                   f"reporting to {graphql_url}")
