@@ -90,6 +90,8 @@ class Settings:
     handback_margin_seconds: int = 30
     #: The long-task queue (consumed by the Fargate worker; locally a second SQLite queue).
     long_queue_url: str | None = None
+    #: ``JOBS_LONG_CONCURRENCY``: jobs one Fargate long-worker task runs at once (threads).
+    long_concurrency: int = 1
     #: S3 bucket for artifacts and large results (locally: files under ``data_dir/artifacts``).
     artifact_bucket: str | None = None
     #: Lifetime of presigned artifact/upload URLs.
@@ -150,6 +152,7 @@ class Settings:
             lambda_timeout_seconds=int(env.get("JOBS_LAMBDA_TIMEOUT_SECONDS", "900")),
             handback_margin_seconds=int(env.get("JOBS_HANDBACK_MARGIN_SECONDS", "30")),
             long_queue_url=env.get("JOBS_LONG_QUEUE_URL"),
+            long_concurrency=int(env.get("JOBS_LONG_CONCURRENCY", "1")),
             artifact_bucket=env.get("JOBS_ARTIFACT_BUCKET"),
             artifact_url_seconds=int(env.get("JOBS_ARTIFACT_URL_SECONDS", "900")),
             pagination_secret_arn=env.get("JOBS_PAGINATION_SECRET_ARN") or None,
