@@ -131,7 +131,9 @@ class Settings:
         ca_bundle = env.get("APPSYNC_JOBS_CA_BUNDLE")
         return cls(
             backend="local" if local else "aws",
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or LOCAL_REGION,
+            # The local runtime is always in the documented local region (its SigV4 scope, its user
+            # pool's issuer), whatever region the developer's shell is set to.
+            region=LOCAL_REGION if local else env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or LOCAL_REGION,
             graphql_url=env.get("GRAPHQL_URL"),
             table_name=env.get("JOBS_TABLE_NAME"),
             queue_url=env.get("JOBS_QUEUE_URL"),

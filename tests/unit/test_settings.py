@@ -79,6 +79,12 @@ def test_the_backend_argument_wins_over_the_variable() -> None:
     assert settings.backend == "local" and settings.access_key_id  # the local server's signing key
 
 
+def test_the_local_runtime_keeps_the_documented_region() -> None:
+    shell = {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
+    assert Settings.from_env(shell, backend="local").region == "us-east-1"
+    assert Settings.from_env(shell).region == "eu-west-1"
+
+
 def test_overrides_ignore_options_not_given() -> None:
     settings = Settings.from_env({"JOBS_LEASE_SECONDS": "9", "JOBS_LONG_CONCURRENCY": "3"})
     assert settings.long_concurrency == 3
