@@ -150,7 +150,7 @@ def start_ours(*, worker: bool, concurrency: int | None = None, extra: tuple[str
     """``appsync-jobs dev`` (what ``make dev`` runs) on a fresh data dir and a free port."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="appsync-jobs-bench-"))
-    args = [*_taskset(), sys.executable, "-m", "client.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)]
+    args = [*_taskset(), sys.executable, "-m", "devserver.cli", "dev", "--port", str(port), "--data-dir", str(data_dir)]
     if not worker:
         args.append("--no-worker")
     if concurrency is not None:

@@ -1,4 +1,8 @@
-"""``appsync-jobs``: run the local runtime, submit jobs and watch them (typer + rich)."""
+"""``appsync-jobs``'s client commands: submit jobs, read them and watch them over the API (typer + rich).
+
+They need only the API contract, so this module imports no server code. The full ``appsync-jobs``
+command (``devserver.cli``) adds the commands that run or read the local runtime to these.
+"""
 
 from __future__ import annotations
 
@@ -30,24 +34,6 @@ IamOption = Annotated[bool, typer.Option("--iam", help="Sign requests with SigV4
 TokenOption = Annotated[str | None, typer.Option(
     "--token", envvar="APPSYNC_JOBS_TOKEN", help="A Cognito user-pool token: act as that user.")]
 
-# Worker tuning shared by `dev` (embedded worker) and `worker`: one definition, one environment variable each.
-DataDirOption = Annotated[Path, typer.Option(envvar="APPSYNC_JOBS_DATA_DIR")]
-TasksOption = Annotated[str, typer.Option(envvar="APPSYNC_JOBS_TASK_MODULES", help="Extra task modules.")]
-LeaseOption = Annotated[int, typer.Option(envvar="JOBS_LEASE_SECONDS", help="Worker lease; heartbeats renew it.")]
-MarginOption = Annotated[int, typer.Option(envvar="JOBS_VISIBILITY_MARGIN")]
-BackoffOption = Annotated[int, typer.Option(envvar="JOBS_RETRY_BACKOFF_BASE")]
-ReaperOption = Annotated[float, typer.Option(envvar="JOBS_REAPER_INTERVAL")]
-ReceivesOption = Annotated[int, typer.Option(envvar="JOBS_MAX_RECEIVE_COUNT")]
-LambdaTimeoutOption = Annotated[int, typer.Option(
-    envvar="JOBS_LAMBDA_TIMEOUT_SECONDS",
-    help="The worker Lambda's timeout: longer tasks go to the long queue; attempts hand back before it ends.")]
-HandbackOption = Annotated[int, typer.Option(envvar="JOBS_HANDBACK_MARGIN_SECONDS",
-                                             help="Seconds before the Lambda's end an attempt is handed back.")]
-VisibilityOption = Annotated[int, typer.Option(
-    envvar="JOBS_VISIBILITY_TIMEOUT",
-    help="Seconds a received message stays hidden until its claim shortens it: the worst-case recovery after a crash.",
-)]
-
 _STATUS_STYLE = STATUS_STYLE
 
 
@@ -66,18 +52,6 @@ def _show(job: Job) -> None:
         console.print_json(json.dumps(job.result))
     if job.error:
         console.print(f"  [red]{job.error.type}[/red]: {job.error.message}")
-
-
-def _serve_forever(main: Any) -> None:
-    """Run a server coroutine on uvloop when it is installed (uvicorn[standard] brings it), else asyncio."""
-    try:
-        import uvloop
-    except ImportError:
-        runner: Any = asyncio.run
-    else:
-        runner = uvloop.run
-    with contextlib.suppress(KeyboardInterrupt):
-        runner(main)
 
 
 def _show_answer(config: ClientConfig, call: Callable[[JobsClient], Awaitable[Job]]) -> None:
@@ -334,175 +308,6 @@ def watch(
         console.print(render("stopped"))
     if until_idle and board.active:
         raise typer.Exit(3)  # --timeout came first: some jobs are still running
-
-
-@app.command()
-def dev(
-    port: Annotated[int, typer.Option(envvar="APPSYNC_JOBS_PORT")] = 8000,
-    host: Annotated[str, typer.Option(envvar="APPSYNC_JOBS_HOST")] = "127.0.0.1",
-    data_dir: DataDirOption = Path(".appsync-jobs"),
-    api_key: Annotated[str | None, typer.Option(envvar="APPSYNC_JOBS_API_KEY")] = None,
-    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run the worker in this process.")] = True,
-    concurrency: Annotated[int, typer.Option(help="Deliveries handled at once by the embedded worker.")] = 4,
-    tasks: TasksOption = "",
-    tls: Annotated[bool, typer.Option("--tls", envvar="APPSYNC_JOBS_TLS",
-                                      help="Serve HTTPS/WSS with a local certificate (Amplify JS needs wss://).")] = False,
-    https_port: Annotated[int | None, typer.Option(envvar="APPSYNC_JOBS_HTTPS_PORT",
-                                                   help="Also serve HTTPS/WSS on this port, beside plain HTTP.")] = None,
-    extra_access_keys: Annotated[str, typer.Option(
-        envvar="APPSYNC_JOBS_EXTRA_ACCESS_KEYS", show_default=False,
-        help="More IAM keys to accept, KEY_ID:SECRET,... - untrusted IAM callers (own jobs only, no updateJob).")] = "",
-    lease_seconds: LeaseOption = 60,
-    visibility_margin: MarginOption = 10,
-    retry_backoff_base: BackoffOption = 2,
-    reaper_interval: ReaperOption = 30.0,
-    max_receive_count: ReceivesOption = 3,
-    visibility_timeout: VisibilityOption = 90,
-    lambda_timeout: LambdaTimeoutOption = 900,
-    handback_margin: HandbackOption = 30,
-) -> None:
-    """Run the local AppSync-compatible API with its SQLite job store, queue and worker (and a long-task worker)."""
-    from devserver.runtime import LocalConfig, start_local
-    from jobcore.settings import LOCAL_API_KEY, parse_access_keys
-
-    certificates = None
-    if tls or https_port is not None:
-        from devserver.auth.tls import ensure_certificates
-
-        certificates = ensure_certificates(data_dir)
-    config = LocalConfig(
-        host=host, port=port, data_dir=data_dir, api_key=api_key or LOCAL_API_KEY, embedded_worker=worker,
-        concurrency=concurrency, task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
-        certfile=certificates.cert if certificates else None, keyfile=certificates.key if certificates else None,
-        tls=tls, https_port=https_port, extra_access_keys=parse_access_keys(extra_access_keys),
-        lease_seconds=lease_seconds, visibility_margin=visibility_margin, retry_backoff_base=retry_backoff_base,
-        reaper_interval=reaper_interval, max_receive_count=max_receive_count, visibility_timeout=visibility_timeout,
-        lambda_timeout=lambda_timeout, handback_margin=handback_margin,
-    )
-
-    async def serve() -> None:
-        server = await start_local(config)
-        console.print(f"[green]appsync-jobs[/green] local API on [bold]{server.url}[/bold]")
-        shown_key = config.api_key if config.api_key == LOCAL_API_KEY else f"{config.api_key[:4]}…(yours, not shown)"
-        console.print(f"  real-time: {server.url.replace('http', 'ws', 1)}/realtime   API key: {shown_key}")
-        if server.https_url:
-            console.print(f"  web console and Amplify JS: [bold]{server.https_url.removesuffix('/graphql')}/[/bold]")
-        if certificates:
-            console.print(f"  TLS: trust {certificates.ca.resolve()} (Node: NODE_EXTRA_CA_CERTS=<it>, "
-                          "Python client: APPSYNC_JOBS_CA_BUNDLE=<it>, browsers: import it as an authority)")
-        console.print(f"  data: {config.data_dir.resolve()}   worker: {'embedded' if worker else 'external'}")
-        try:
-            await server.serve_task
-        finally:
-            await server.stop()
-
-    _serve_forever(serve())
-
-
-@app.command("token")
-def token_command(
-    username: Annotated[str, typer.Argument(help="Who the token is for (one name is one user, across restarts).")],
-    group: Annotated[list[str] | None, typer.Option("--group", "-g", help="A cognito:groups entry (repeatable).")] = None,
-    id_token: Annotated[bool, typer.Option("--id-token", help="An ID token instead of an access token.")] = False,
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
-) -> None:
-    """Print a token from the local user pool, to act as a signed-in user (--token / APPSYNC_JOBS_TOKEN)."""
-    from devserver.auth.user_pool import LocalUserPool
-
-    typer.echo(LocalUserPool().mint(username, groups=group or (), token_use="id" if id_token else "access",
-                                    lifetime_seconds=ttl))
-
-
-@app.command("worker")
-def worker_command(
-    url: Annotated[str, typer.Option("--url", envvar="APPSYNC_JOBS_URL", help="The server's GraphQL URL.")] = (
-        "http://127.0.0.1:8000/graphql"
-    ),
-    data_dir: DataDirOption = Path(".appsync-jobs"),
-    concurrency: Annotated[int, typer.Option(help="Deliveries handled at once.")] = 4,
-    tasks: TasksOption = "",
-    lease_seconds: LeaseOption = 60,
-    visibility_margin: MarginOption = 10,
-    retry_backoff_base: BackoffOption = 2,
-    reaper_interval: ReaperOption = 30.0,
-    max_receive_count: ReceivesOption = 3,
-    visibility_timeout: VisibilityOption = 90,
-    ca_bundle: Annotated[Path | None, typer.Option(envvar="APPSYNC_JOBS_CA_BUNDLE")] = None,
-    queue: Annotated[str, typer.Option(
-        "--queue", help="lambda: the worker Lambda's queue (+ DLQ, reaper); long: the long-task queue "
-                        "(the Fargate worker's loop); all: both.")] = "lambda",
-    lambda_timeout: LambdaTimeoutOption = 900,
-    handback_margin: HandbackOption = 30,
-) -> None:
-    """Run worker processes beside `appsync-jobs dev --no-worker` (as many as you like, same data dir)."""
-    if queue not in ("lambda", "long", "all"):
-        raise typer.BadParameter("--queue must be lambda, long or all")
-    from devserver.runtime import LocalConfig, run_worker
-
-    config = LocalConfig(
-        data_dir=data_dir, concurrency=concurrency, lease_seconds=lease_seconds, visibility_margin=visibility_margin,
-        retry_backoff_base=retry_backoff_base, reaper_interval=reaper_interval, max_receive_count=max_receive_count,
-        visibility_timeout=visibility_timeout, certfile=ca_bundle, tls=ca_bundle is not None,
-        task_modules=tuple(t.strip() for t in tasks.split(",") if t.strip()),
-        queues=queue, lambda_timeout=lambda_timeout, handback_margin=handback_margin,
-    )
-    console.print(f"[green]appsync-jobs[/green] worker ({queue} queue) on {data_dir.resolve()}, reporting to {url}")
-    _serve_forever(run_worker(config, url))
-
-
-OutputsOption = Annotated[Path | None, typer.Option(
-    "--outputs", envvar="APPSYNC_JOBS_OUTPUTS",
-    help="A deployed stack's amplify_outputs.json: read its real queues (custom.jobsQueueUrl, ...) instead of --data-dir.")]
-
-
-@app.command("stats")
-def stats_command(
-    data_dir: DataDirOption = Path(".appsync-jobs"),
-    outputs: OutputsOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-) -> None:
-    """Queue depth (visible, in flight, delayed), DLQ and archive depth, and jobs per status."""
-    from client.ops import load_stats
-
-    try:
-        snapshot = load_stats(data_dir=data_dir, outputs=outputs)
-    except (OSError, ValueError, KeyError) as exc:
-        errors.print(f"[red]error[/red]: {exc}")
-        raise typer.Exit(1) from exc
-    if as_json:
-        typer.echo(json.dumps(snapshot, indent=2))
-        return
-    from rich.table import Table
-
-    queues = Table(title="queues")
-    for column in ("queue", "name", "visible", "in flight", "delayed"):
-        queues.add_column(column, justify="right" if column not in ("queue", "name") else "left")
-    for role, depth in snapshot["queues"].items():
-        queues.add_row(role, depth["name"], str(depth["visible"]), str(depth["inFlight"]), str(depth["delayed"]))
-    console.print(queues)
-    jobs = Table(title="jobs")
-    jobs.add_column("status")
-    jobs.add_column("count", justify="right")
-    for job_status, count in snapshot["jobs"].items():
-        jobs.add_row(job_status, str(count))
-    console.print(jobs)
-
-
-@app.command("redrive")
-def redrive_command(
-    data_dir: DataDirOption = Path(".appsync-jobs"),
-    outputs: OutputsOption = None,
-    limit: Annotated[int, typer.Option(help="Move at most this many messages.")] = 100,
-) -> None:
-    """Send archived dead letters back to the job queue (a job already FAILED is not re-run)."""
-    from client.ops import redrive_archive
-
-    try:
-        moved = redrive_archive(data_dir=data_dir, outputs=outputs, limit=limit)
-    except (OSError, ValueError, KeyError) as exc:
-        errors.print(f"[red]error[/red]: {exc}")
-        raise typer.Exit(1) from exc
-    console.print(f"redrove {len(moved)} message(s) to the job queue")
 
 
 if __name__ == "__main__":

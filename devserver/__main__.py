@@ -1,6 +1,6 @@
 """``python -m devserver`` = ``appsync-jobs dev``."""
 
-from client.cli import app
+from devserver.cli import app
 
 if __name__ == "__main__":
     app(["dev"])

@@ -8,7 +8,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -28,75 +28,40 @@ from jobcore.bootstrap import LocalBackend, local_backend, local_services, repor
 from jobcore.metrics import InMemoryMetrics
 from jobcore.ports import JobQueue
 from jobcore.runner import RunnerConfig
-from jobcore.settings import (
-    LOCAL_ACCESS_KEY_ID,
-    LOCAL_API_KEY,
-    LOCAL_REGION,
-    LOCAL_SECRET_ACCESS_KEY,
-    Settings,
-)
+from jobcore.settings import LOCAL_API_KEY, Settings
 
 logger = logging.getLogger("appsync_jobs.devserver")
 
 
 @dataclass(frozen=True)
 class LocalConfig:
+    """What only the local server process has: its listeners, the credentials it accepts, and how its
+    event sources consume the queues. Everything the runtime shares with the cloud code (timings,
+    data directory, task modules, the worker's keys) is in ``Settings``, passed beside it."""
+
     host: str = "127.0.0.1"
     port: int = 8000
-    data_dir: Path = Path(".appsync-jobs")
     api_key: str = LOCAL_API_KEY
-    access_key_id: str = LOCAL_ACCESS_KEY_ID
-    secret_access_key: str = LOCAL_SECRET_ACCESS_KEY
-    region: str = LOCAL_REGION
-    #: Run the worker inside the server process (``False``: only separate ``appsync-jobs worker`` processes).
-    embedded_worker: bool = True
-    batch_size: int = 1
-    concurrency: int = 4
-    max_receive_count: int = 3
-    visibility_timeout: int = 90
-    lease_seconds: int = 60
-    visibility_margin: int = 10
-    retry_backoff_base: int = 2
-    reaper_interval: float = 30.0
-    task_modules: tuple[str, ...] = ()
-    #: Certificate and key (``devserver.tls``) for ``tls`` and ``https_port``.
-    certfile: Path | None = None
-    keyfile: Path | None = None
+    #: More IAM key pairs the server accepts (``APPSYNC_JOBS_EXTRA_ACCESS_KEYS``). They sign as other,
+    #: *untrusted* IAM principals: ordinary callers that see only their own jobs and may not updateJob.
+    extra_access_keys: Mapping[str, str] = field(default_factory=dict)
     #: Serve the main port over TLS (HTTPS and WSS).
     tls: bool = False
     #: Also serve HTTPS/WSS on this port (the web console and Amplify JS need wss://), beside plain HTTP.
     https_port: int | None = None
-    #: More IAM key pairs the server accepts (``APPSYNC_JOBS_EXTRA_ACCESS_KEYS``). They sign as other,
-    #: *untrusted* IAM principals: ordinary callers that see only their own jobs and may not updateJob.
-    extra_access_keys: Mapping[str, str] = field(default_factory=dict)
-    #: The worker "Lambda"'s timeout: its invocations count down from it and hand jobs back before
-    #: the end; tasks whose limit does not fit (minus the margin) are routed to the long queue.
-    lambda_timeout: int = 900
-    handback_margin: int = 30
+    #: The server's own certificate and key (``devserver.auth.tls``) for ``tls`` and ``https_port``.
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    #: Run the worker inside the server process (``False``: only separate ``appsync-jobs worker`` processes).
+    embedded_worker: bool = True
+    batch_size: int = 1
+    concurrency: int = 4
     #: Which queues this process consumes: ``lambda`` (the worker Lambda's), ``long``, or ``all``.
     queues: str = "all"
 
     @property
     def scheme(self) -> str:
         return "https" if self.tls else "http"
-
-    def settings(self, port: int | None = None, *, graphql_url: str | None = None) -> Settings:
-        return Settings(
-            backend="local",
-            region=self.region,
-            graphql_url=graphql_url or f"{self.scheme}://127.0.0.1:{port or self.port}/graphql",
-            lease_seconds=self.lease_seconds,
-            visibility_margin_seconds=self.visibility_margin,
-            retry_backoff_base_seconds=self.retry_backoff_base,
-            data_dir=self.data_dir,
-            max_receive_count=self.max_receive_count,
-            visibility_timeout_seconds=self.visibility_timeout,
-            task_modules=self.task_modules,
-            access_key_id=self.access_key_id,
-            secret_access_key=self.secret_access_key,
-            lambda_timeout_seconds=self.lambda_timeout,
-            handback_margin_seconds=self.handback_margin,
-        )
 
 
 @dataclass
@@ -129,10 +94,9 @@ def start_worker_loops(
     main_arn = queue_arn(settings.region, backend.queue.name)
     dlq_arn = queue_arn(settings.region, backend.dead_letter_queue.name)
     queues: dict[str, JobQueue] = {main_arn: backend.queue, dlq_arn: backend.dead_letter_queue}
-    verify: bool | str = str(config.certfile) if config.tls and config.certfile else True
     registry.check_routes(settings.lambda_budget_seconds)
     deps = WorkerDeps(
-        reporter=reporter_from_settings(settings, verify=verify),
+        reporter=reporter_from_settings(settings),
         registry=registry,
         settings=settings,
         queue_for=queues.__getitem__,
@@ -146,7 +110,7 @@ def start_worker_loops(
     if config.queues == "long":
         return _long_worker_loops(config, backend, deps)
     source_config = EventSourceConfig(batch_size=config.batch_size, concurrency=config.concurrency,
-                                      timeout_seconds=config.lambda_timeout)
+                                      timeout_seconds=settings.lambda_timeout_seconds)
     jobs = QueueEventSource(
         backend.queue, worker.handler.lambda_handler, arn=main_arn, region=settings.region,
         config=source_config, function_name="worker",
@@ -161,7 +125,7 @@ def start_worker_loops(
 
     async def reaper() -> None:
         while True:
-            await asyncio.sleep(config.reaper_interval)  # a schedule, like the cloud's EventBridge rule
+            await asyncio.sleep(settings.reaper_interval_seconds)  # a schedule, like the cloud's EventBridge rule
             try:
                 await loop.run_in_executor(None, reap, services, deps.reporter)
             except Exception:
@@ -240,27 +204,31 @@ class RunningServer:
         self.backend.database.close()
 
 
-async def start_local(config: LocalConfig) -> RunningServer:
-    """Start serving; returns once the port is bound and the worker loops are running."""
+async def start_local(config: LocalConfig, settings: Settings) -> RunningServer:
+    """Start serving; returns once the port is bound and the worker loops are running.
+
+    ``settings.graphql_url`` is set here, to this server's own URL once its port is known: the
+    embedded worker reports to it.
+    """
     import resolvers.handler
     from devserver.graphql.schema import schema
     from worker.tasks import load_registry
 
-    backend = local_backend(config.settings())
-    registry = load_registry(config.task_modules)
+    if settings.backend != "local" or not (settings.access_key_id and settings.secret_access_key):
+        raise ValueError("the local server needs local settings: Settings.from_env(backend='local')")
+    backend = local_backend(settings)
+    registry = load_registry(settings.task_modules)
     metrics = InMemoryMetrics()  # one per process: the resolvers and the embedded worker both count here
-    resolvers.handler.configure(
-        local_services(backend, registry, metrics=metrics, trust=config.settings().reporter_trust())
-    )
+    resolvers.handler.configure(local_services(backend, registry, metrics=metrics, trust=settings.reporter_trust()))
     state = ServerState(
         schema=schema,
         rules=AuthRules.from_contract(),
         pubsub=PubSub(),
         auth=AuthConfig(
             api_keys=frozenset({config.api_key}),
-            credentials=MappingProxyType({**config.extra_access_keys, config.access_key_id: config.secret_access_key}),
-            region=config.region,
-            user_pool=LocalUserPool(region=config.region),
+            credentials=MappingProxyType({**config.extra_access_keys, settings.access_key_id: settings.secret_access_key}),
+            region=settings.region,
+            user_pool=LocalUserPool(region=settings.region),
         ),
     )
     artifact_extra = artifact_routes(backend.artifacts) if backend.artifacts else []
@@ -272,7 +240,7 @@ async def start_local(config: LocalConfig) -> RunningServer:
     tasks: list[asyncio.Task[None]] = []
     for port_number, tls in listeners:
         if tls and not (config.certfile and config.keyfile):
-            raise ValueError("TLS needs a certificate: see devserver.tls.ensure_certificates")
+            raise ValueError("TLS needs a certificate: see devserver.auth.tls.ensure_certificates")
         server = uvicorn.Server(uvicorn.Config(
             app,
             host=config.host,
@@ -291,7 +259,7 @@ async def start_local(config: LocalConfig) -> RunningServer:
         servers.append(server)
         tasks.append(task)
     port = servers[0].servers[0].sockets[0].getsockname()[1]
-    settings = config.settings(port)
+    settings = replace(settings, graphql_url=f"{config.scheme}://127.0.0.1:{port}/graphql")
     if backend.artifacts is not None:  # signed artifact URLs point at this server's /artifacts
         backend.artifacts.base_url = f"{config.scheme}://{config.host}:{port}"
     loops = start_worker_loops(config, settings, backend, metrics) if config.embedded_worker else None
@@ -332,12 +300,11 @@ async def _wait_started(started: asyncio.Event, serve_task: Awaitable[None]) -> 
         raise RuntimeError("the local server failed to start (is the port in use?)")
 
 
-async def run_worker(config: LocalConfig, graphql_url: str) -> None:
+async def run_worker(config: LocalConfig, settings: Settings) -> None:
     """``appsync-jobs worker``: only the queue consumers, beside a server (or several) on the same data.
 
-    Reports go to ``graphql_url`` over SigV4, exactly as the embedded worker's and the cloud's do.
+    Reports go to ``settings.graphql_url`` over SigV4, exactly as the embedded worker's and the cloud's do.
     """
-    settings = config.settings(graphql_url=graphql_url)
     backend = local_backend(settings)
     loops = start_worker_loops(config, settings, backend)
     try:

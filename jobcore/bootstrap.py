@@ -197,8 +197,9 @@ def dead_letter_archive(settings: Settings) -> JobQueue | None:
     return SqsJobQueue(boto3.client("sqs", region_name=settings.region), settings.dlq_archive_url)
 
 
-def reporter_from_settings(settings: Settings, *, verify: bool | str = True) -> JobReporter:
-    """``updateJob`` client: Lambda role credentials in AWS, the documented local keys locally."""
+def reporter_from_settings(settings: Settings) -> JobReporter:
+    """``updateJob`` client: Lambda role credentials in AWS, the documented local keys locally; an
+    https URL is verified against ``settings.ca_bundle`` when set (a local ``--tls`` server's CA)."""
     from jobcore.adapters.appsync_reporter import AppSyncJobReporter
 
     if not settings.graphql_url:
@@ -208,6 +209,7 @@ def reporter_from_settings(settings: Settings, *, verify: bool | str = True) -> 
         from botocore.credentials import Credentials
 
         credentials = Credentials(settings.access_key_id, settings.secret_access_key, settings.session_token)
+    verify: bool | str = str(settings.ca_bundle) if settings.ca_bundle else True
     return AppSyncJobReporter(settings.graphql_url, region=settings.region, credentials=credentials, verify=verify)
 
 

@@ -88,7 +88,8 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:
-    """Timing of one attempt; build it from ``Settings`` with ``RunnerConfig.from_settings``."""
+    """Timing of one attempt. Its tunable fields are ``Settings`` fields of the same name, copied by
+    ``from_settings`` (the one place a runner is derived from settings); the rest are fixed."""
 
     lease_seconds: int = 60
     #: Extra hiding beyond the lease, so the message reappears only after a dead attempt's lease lapsed.
@@ -97,7 +98,7 @@ class RunnerConfig:
     retry_backoff_base_seconds: int = 2
     retry_backoff_max_seconds: int = 300
     #: The queue's own visibility timeout: how long a delivery that found another live attempt hides.
-    queue_visibility_timeout_seconds: int = 900
+    visibility_timeout_seconds: int = 900
     #: After a deadline, how long the task gets to notice (its next ``progress``/``check_cancelled``
     #: raises) before the runner reports without it.
     stop_grace_seconds: float = 2.0
@@ -108,7 +109,7 @@ class RunnerConfig:
             lease_seconds=settings.lease_seconds,
             visibility_margin_seconds=settings.visibility_margin_seconds,
             retry_backoff_base_seconds=settings.retry_backoff_base_seconds,
-            queue_visibility_timeout_seconds=settings.visibility_timeout_seconds,
+            visibility_timeout_seconds=settings.visibility_timeout_seconds,
         )
 
 
@@ -276,7 +277,7 @@ def run_delivery(
     except LeaseHeld as exc:
         # A duplicate of a message another worker is running: look again only after the queue's
         # full timeout, so a long healthy attempt is not met by this copy every lease.
-        delivery.extend_visibility(config.queue_visibility_timeout_seconds)
+        delivery.extend_visibility(config.visibility_timeout_seconds)
         raise RetryLater(f"job {delivery.job_id} is running under another live attempt") from exc
     started = time.monotonic()
     saved: dict[str, dict[str, Any]] = {}

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     queue = SqsJobQueue(boto3.client("sqs", region_name=worker.settings.region), url, wait_seconds=20)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # finish the running job's report, take no new one
-    concurrency = int(os.environ.get("JOBS_LONG_CONCURRENCY", "1"))
+    concurrency = worker.settings.long_concurrency
     protect = ecs_task_protection()
     threads = [threading.Thread(target=serve, args=(queue, worker, stop), kwargs={"protect": protect},
                                 name=f"long-{i}") for i in range(concurrency)]

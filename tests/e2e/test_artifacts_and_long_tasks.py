@@ -53,12 +53,12 @@ def cli(server: LocalServer, *args: str, token: str | None = None) -> subprocess
     env.pop("APPSYNC_JOBS_TOKEN", None)
     if token:
         env["APPSYNC_JOBS_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "devserver.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
 def token_for(username: str) -> str:
-    minted = subprocess.run([sys.executable, "-m", "client.cli", "token", username], cwd=ROOT,
+    minted = subprocess.run([sys.executable, "-m", "devserver.cli", "token", username], cwd=ROOT,
                             capture_output=True, text=True, timeout=60, check=True)
     return minted.stdout.strip()
 
@@ -210,7 +210,7 @@ def test_a_task_longer_than_the_lambda_timeout_completes_on_worker_queue_long(tm
     api = start_server(tmp_path, *TASKS, *scaled)
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "worker", "--queue", "long", "--url", api.url, "--data-dir", str(tmp_path),
+        [sys.executable, "-m", "devserver.cli", "worker", "--queue", "long", "--url", api.url, "--data-dir", str(tmp_path),
          *TASKS, *scaled], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _, events = asyncio.run(submit_and_follow(api, "test-slow", {"seconds": 4, "steps": 8}))

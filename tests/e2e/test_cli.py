@@ -25,7 +25,7 @@ def cli(server: LocalServer, *args: str, **env: str) -> subprocess.CompletedProc
                    "COLUMNS": "200", "NO_COLOR": "1", **env}
     if "APPSYNC_JOBS_TOKEN" not in env:
         environment.pop("APPSYNC_JOBS_TOKEN", None)
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=ROOT, env=environment,
+    return subprocess.run([sys.executable, "-m", "devserver.cli", *args], cwd=ROOT, env=environment,
                           capture_output=True, text=True, timeout=60)
 
 

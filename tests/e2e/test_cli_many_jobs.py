@@ -39,7 +39,7 @@ def environment(server: LocalServer, token: str | None) -> dict[str, str]:
 
 
 def cli(server: LocalServer, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=ROOT, env=environment(server, token),
+    return subprocess.run([sys.executable, "-m", "devserver.cli", *args], cwd=ROOT, env=environment(server, token),
                           capture_output=True, text=True, timeout=90)
 
 
@@ -109,7 +109,7 @@ class Watch:
 
     def __init__(self, server: LocalServer, token: str, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "client.cli", "watch", *args], cwd=ROOT, env=environment(server, token),
+            [sys.executable, "-m", "devserver.cli", "watch", *args], cwd=ROOT, env=environment(server, token),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.lines: list[str] = []
@@ -175,7 +175,7 @@ def test_watch_shows_my_jobs_live_and_nobody_elses_until_ctrl_c(server: LocalSer
 def test_watch_until_idle_ends_when_my_jobs_have_finished(server: LocalServer) -> None:
     alice = user(server, "alice")
     job = submit(server, alice, "sleep", '{"seconds": 1.5, "steps": 3}')
-    done = subprocess.run([sys.executable, "-m", "client.cli", "watch", "--until-idle", "--timeout", "60"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "devserver.cli", "watch", "--until-idle", "--timeout", "60"], cwd=ROOT,
                           env=environment(server, alice), capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stdout + done.stderr
     final = done.stdout.split("- stopped")[-1]
@@ -184,7 +184,7 @@ def test_watch_until_idle_ends_when_my_jobs_have_finished(server: LocalServer) -
 
     # --timeout first: the exit status says some job is still running.
     slow = submit(server, alice, "sleep", '{"seconds": 30, "steps": 30}')
-    timed_out = subprocess.run([sys.executable, "-m", "client.cli", "watch", "--until-idle", "--timeout", "2"], cwd=ROOT,
+    timed_out = subprocess.run([sys.executable, "-m", "devserver.cli", "watch", "--until-idle", "--timeout", "2"], cwd=ROOT,
                                env=environment(server, alice), capture_output=True, text=True, timeout=60)
     assert timed_out.returncode == 3, timed_out.stdout + timed_out.stderr
     assert "1 active - stopped" in timed_out.stdout
@@ -193,7 +193,7 @@ def test_watch_until_idle_ends_when_my_jobs_have_finished(server: LocalServer) -
 
 def test_watch_with_bad_credentials_stops_with_appsyncs_error_instead_of_retrying(server: LocalServer) -> None:
     env = {**environment(server, None), "APPSYNC_JOBS_API_KEY": "da2-thisisnotthekey0000000000"}
-    refused = subprocess.run([sys.executable, "-m", "client.cli", "watch", "--timeout", "30"], cwd=ROOT, env=env,
+    refused = subprocess.run([sys.executable, "-m", "devserver.cli", "watch", "--timeout", "30"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "UnauthorizedException" in refused.stderr and "Traceback" not in refused.stderr

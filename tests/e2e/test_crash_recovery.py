@@ -46,7 +46,7 @@ def graphql(server: LocalServer, query: str, variables: dict[str, Any] | None = 
 
 def start_worker(server: LocalServer, ledger: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "worker", "--url", server.url, "--data-dir", str(server.data_dir),
+        [sys.executable, "-m", "devserver.cli", "worker", "--url", server.url, "--data-dir", str(server.data_dir),
          "--concurrency", "4"],
         cwd=ROOT,
         env={**os.environ, **WORKER_ENV, "APPSYNC_JOBS_TEST_LEDGER": str(ledger),

@@ -31,7 +31,7 @@ B64 = string.ascii_letters + string.digits + "-_"
 
 
 def token_for(username: str) -> str:
-    printed = subprocess.run([sys.executable, "-m", "client.cli", "token", username],
+    printed = subprocess.run([sys.executable, "-m", "devserver.cli", "token", username],
                              cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
     return printed.stdout.strip()
 

@@ -62,7 +62,7 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "con
 
 
 def cli_stats(data_dir: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "client.cli", "stats", "--data-dir", str(data_dir), "--json"],
+    out = subprocess.run([sys.executable, "-m", "devserver.cli", "stats", "--data-dir", str(data_dir), "--json"],
                          cwd=ROOT, capture_output=True, text=True, timeout=30, check=True).stdout
     return json.loads(out)  # type: ignore[no-any-return]
 

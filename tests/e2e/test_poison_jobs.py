@@ -52,7 +52,7 @@ def test_a_task_that_keeps_raising_fails_after_its_retries(tmp_path: Path) -> No
 def test_a_job_that_kills_its_worker_is_dead_lettered_and_failed(tmp_path: Path) -> None:
     server = start_server(tmp_path, "--no-worker", env=FAST_RETRIES)
     env = {**os.environ, **FAST_RETRIES, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}
-    command = [sys.executable, "-m", "client.cli", "worker", "--url", server.url, "--data-dir", str(server.data_dir)]
+    command = [sys.executable, "-m", "devserver.cli", "worker", "--url", server.url, "--data-dir", str(server.data_dir)]
     try:
         async def run() -> Job:
             async with JobsClient(ClientConfig(url=server.url, api_key=API_KEY)) as client:

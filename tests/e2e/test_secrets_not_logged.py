@@ -76,7 +76,7 @@ def test_no_credential_reaches_the_servers_output(tmp_path: Path) -> None:
         scraped = requests.get(server.url.removesuffix("/graphql") + "/metrics", timeout=10).text
         assert "appsync_jobs_jobs_submitted_total" in scraped
         stats = subprocess.run(
-            [sys.executable, "-m", "client.cli", "stats", "--data-dir", str(tmp_path)],
+            [sys.executable, "-m", "devserver.cli", "stats", "--data-dir", str(tmp_path)],
             cwd=ROOT, capture_output=True, text=True, timeout=30, check=True,
         )
         assert "jobs-dlq-archive" in stats.stdout

@@ -41,7 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
 
 def token_for(username: str) -> str:
     printed = subprocess.run(
-        [sys.executable, "-m", "client.cli", "token", username],
+        [sys.executable, "-m", "devserver.cli", "token", username],
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
     )
     return printed.stdout.strip()

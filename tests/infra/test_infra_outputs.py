@@ -111,7 +111,7 @@ class TestOperationsSection:
     }
 
     def test_stack_outputs_become_the_custom_section_under_the_clients_names(self) -> None:
-        from client import ops
+        from devserver import ops
 
         doc = outputs.amplify_outputs({**STACK, **self.QUEUES})
         resources = ops.stack_resources(dict(doc))
@@ -121,7 +121,7 @@ class TestOperationsSection:
         )
 
     def test_the_client_reads_exactly_the_keys_the_stack_writes(self) -> None:
-        from client import ops
+        from devserver import ops
 
         assert set(outputs.OPERATIONS_KEYS.values()) == {
             ops.QUEUE_URL_KEY, ops.LONG_QUEUE_URL_KEY, ops.DLQ_URL_KEY, ops.ARCHIVE_URL_KEY, ops.TABLE_NAME_KEY,

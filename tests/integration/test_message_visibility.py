@@ -20,7 +20,7 @@ from jobcore.wire import JobShape
 from support.services import DirectReporter, sqlite_services
 from worker.tasks import load_registry
 
-CONFIG = RunnerConfig(lease_seconds=30, visibility_margin_seconds=5, queue_visibility_timeout_seconds=5400)
+CONFIG = RunnerConfig(lease_seconds=30, visibility_margin_seconds=5, visibility_timeout_seconds=5400)
 
 
 @pytest.fixture
@@ -56,4 +56,4 @@ def test_the_queue_timeout_comes_from_the_settings(services: Services) -> None:
     from jobcore.settings import Settings
 
     settings = Settings.from_env({"JOBS_VISIBILITY_TIMEOUT": "1234"})
-    assert RunnerConfig.from_settings(settings).queue_visibility_timeout_seconds == 1234
+    assert RunnerConfig.from_settings(settings).visibility_timeout_seconds == 1234

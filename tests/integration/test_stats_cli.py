@@ -9,7 +9,7 @@ import boto3
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from client.cli import app
+from devserver.cli import app
 from jobcore import service
 from jobcore.auth import API_KEY_CALLER
 from jobcore.bootstrap import local_backend, local_services

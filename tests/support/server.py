@@ -68,7 +68,7 @@ def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None,
     """Start `appsync-jobs dev` and return once it printed its URL (the port is bound by then)."""
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "dev", "--port", str(port), "--data-dir", str(data_dir), *extra],
+        [sys.executable, "-m", "devserver.cli", "dev", "--port", str(port), "--data-dir", str(data_dir), *extra],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}", "COLUMNS": "200", **(env or {})},
         stdout=subprocess.PIPE,

@@ -1,10 +1,11 @@
 """Operator commands behind ``appsync-jobs stats`` and ``redrive``: read the runtime's own stores.
 
-Unlike the rest of the client, these do not go through the GraphQL API: queue depth is not part of
+Unlike the client's commands, these do not go through the GraphQL API: queue depth is not part of
 it. Locally they open the data directory's SQLite file; for a deployed stack they read the queue
 URLs and table name from the ``custom`` section of its ``amplify_outputs.json`` and call SQS and
-DynamoDB with your AWS credentials. Runtime code is imported inside the functions, so the rest of the
-CLI never loads it.
+DynamoDB with your AWS credentials. Both halves use the runtime's own adapters (``jobcore``), which is
+why they live beside the local server and not in ``client/``. Adapters are imported inside the
+functions, so the other commands never load them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from jobcore.settings import Settings
+
+if TYPE_CHECKING:
+    from jobcore.bootstrap import LocalBackend
 
 #: Keys of the stack's ``amplify_outputs.json`` ``custom`` section that ``stats``/``redrive`` read.
 QUEUE_URL_KEY = "jobsQueueUrl"
@@ -48,7 +54,7 @@ def stack_resources(outputs: dict[str, Any]) -> StackResources:
     )
 
 
-def load_stats(*, data_dir: Path, outputs: Path | None = None) -> dict[str, Any]:
+def load_stats(settings: Settings, *, outputs: Path | None = None) -> dict[str, Any]:
     """The stats snapshot as JSON-able data, from a deployed stack (``outputs``) or the local data dir."""
     if outputs is not None:
         import boto3
@@ -65,14 +71,14 @@ def load_stats(*, data_dir: Path, outputs: Path | None = None) -> dict[str, Any]
         return snapshot.to_json()
     from jobcore.adapters.stats import local_stats
 
-    backend = _local_backend(data_dir)
+    backend = _local_backend(settings)
     try:
         return local_stats(backend).to_json()
     finally:
         backend.database.close()
 
 
-def redrive_archive(*, data_dir: Path, outputs: Path | None = None, limit: int = 100) -> list[str]:
+def redrive_archive(settings: Settings, *, outputs: Path | None = None, limit: int = 100) -> list[str]:
     from jobcore.redrive import redrive
 
     if outputs is not None:
@@ -85,17 +91,17 @@ def redrive_archive(*, data_dir: Path, outputs: Path | None = None, limit: int =
             raise ValueError(f"the outputs file has no custom.{ARCHIVE_URL_KEY}")
         sqs = boto3.client("sqs", region_name=stack.region)
         return redrive(SqsJobQueue(sqs, stack.archive_url), SqsJobQueue(sqs, stack.queue_url), limit=limit)
-    backend = _local_backend(data_dir)
+    backend = _local_backend(settings)
     try:
         return redrive(backend.archive, backend.queue, limit=limit)
     finally:
         backend.database.close()
 
 
-def _local_backend(data_dir: Path) -> Any:
+def _local_backend(settings: Settings) -> LocalBackend:
     from jobcore.bootstrap import local_backend
-    from jobcore.settings import LOCAL_REGION, Settings
 
-    if not (data_dir / "jobs.sqlite3").exists():
-        raise ValueError(f"no local runtime data in {data_dir.resolve()} (start `appsync-jobs dev` or pass --data-dir)")
-    return local_backend(Settings(backend="local", region=LOCAL_REGION, data_dir=data_dir))
+    if not (settings.data_dir / "jobs.sqlite3").exists():
+        raise ValueError(f"no local runtime data in {settings.data_dir.resolve()} "
+                         "(start `appsync-jobs dev` or pass --data-dir)")
+    return local_backend(settings)
