@@ -62,6 +62,21 @@ class TestJobsStackKeepsItsLogicalIds:
             **STATEFUL_IDS, **COGNITO_IDS, "ApiKeyGeneration2": "AWS::AppSync::ApiKey",
         }
 
+    @pytest.mark.parametrize("stage", ["dev", "prod", "options"])
+    def test_no_logical_id_carries_the_construct_path(self, stage: str, request: pytest.FixtureRequest) -> None:
+        from infra.constructs.jobs_api import LAYER_IDS
+
+        document = request.getfixturevalue(stage).document
+        nested = [f"Jobs{layer}" for layer in LAYER_IDS]
+        carrying = sorted(k for k in document["Resources"] if any(fragment in k for fragment in nested))
+        # Only the ids CDK builds from another construct's full path (docs/deploy.md lists them):
+        # the two SQS event-source mappings and the reaper's invoke permission.
+        assert [k.split("appsyncjobs", 1)[0] for k in carrying] == [
+            "DeadLetterFunctionSqsEventSource",
+            "ReaperScheduleAllowEventRule",
+            "WorkerFunctionSqsEventSource",
+        ]
+
     def test_the_attribute_api_of_the_flat_stack_delegates_to_the_construct(self, prod: Any) -> None:
         stack: Any = prod.stack
         assert stack.table is stack.jobs.data.table
