@@ -2,7 +2,7 @@
 
 cdk-nag 3.x runs as a CDK policy-validation plugin (``Validations.of(app).add_plugins``): synthesis
 fails with a validation report while any AwsSolutions finding is neither fixed nor acknowledged
-(acknowledgments, each with its reason, sit next to the resources in ``infra/stack.py``).
+(acknowledgments, each with its reason, sit next to the resources in ``infra/constructs/``).
 """
 
 from __future__ import annotations

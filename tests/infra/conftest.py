@@ -144,6 +144,12 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
     return Synthesized(stack, Template.from_json(document), document, outdir, report)
 
 
+@pytest.fixture(scope="session")
+def skip_bundling() -> dict[str, Any]:
+    """Only the bundling skip (for tests that run an app of their own, e.g. in a subprocess)."""
+    return dict(SKIP_BUNDLING)
+
+
 @pytest.fixture
 def prod_context() -> dict[str, Any]:
     """Context of the prod synthesis, bundling skipped (for tests that build their own app)."""

@@ -45,11 +45,11 @@ class TestCdkNag:
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, prod_context: dict[str, Any]
     ) -> None:
         # Given the stack with every optional resource and its acknowledgments switched off
-        import infra.stack
         from infra.app import build_app
+        from infra.constructs import base
 
         skipped: set[str] = set()
-        monkeypatch.setattr(infra.stack, "_acknowledge", lambda construct, rule_id, reason: skipped.add(rule_id))
+        monkeypatch.setattr(base, "acknowledge", lambda construct, rule_id, reason: skipped.add(rule_id))
         app, _ = build_app(prod_context, outdir=str(tmp_path))
         # When cdk-nag runs, Then synthesis fails on exactly the acknowledged rules: the gate is
         # live, and no acknowledgment outlived the finding it was written for.
