@@ -31,8 +31,10 @@ if (!args.endpoint || !args.token) {
   process.exit(64);
 }
 
-const JOB_FIELDS = `id type status payload result error { type message } progress message attempts cancelRequested
-  version owner createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
+// Generated from schema.graphql (type Job) by `python -m tools.job_fields`: do not edit by hand.
+const JOB_FIELDS = `
+  id type status payload result error { type message } progress message attempts cancelRequested version owner
+  createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
 const SUBMIT = `mutation Submit($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
 const ON_MINE = `subscription OnMine { onMyJobsUpdated { ${JOB_FIELDS} } }`;
 
