@@ -7,7 +7,7 @@ from ``type Job`` (object-typed fields expanded to all of their fields) and writ
 
 - ``jobcore/documents.py`` (``JOB_FIELDS``, the worker's and reaper's ``updateJob``),
 - ``client/operations/jobs.graphql`` (the ``JobFields`` fragment every operation spreads),
-- ``web/src/jobs.ts`` and ``tests/amplify/{subscribe,mine}.mjs`` (``JOB_FIELDS``).
+- ``web/src/jobs.ts`` and ``tests/amplify/operations.mjs`` (``JOB_FIELDS``).
 
 Generated and checked in, not derived at import: a deployed Lambda would need the schema file and
 graphql-core's ``build_schema`` (tens of ms on top of importing graphql-core) on every cold start to
@@ -88,8 +88,7 @@ TARGETS = (
     Target("jobcore/documents.py", PYTHON, python_constant),
     Target("client/operations/jobs.graphql", FRAGMENT, graphql_fragment),
     Target("web/src/jobs.ts", JAVASCRIPT, javascript_constant),
-    Target("tests/amplify/subscribe.mjs", JAVASCRIPT, javascript_constant),
-    Target("tests/amplify/mine.mjs", JAVASCRIPT, javascript_constant),
+    Target("tests/amplify/operations.mjs", JAVASCRIPT, javascript_constant),
 )
 
 
