@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from jobcore.lazy import Lazy
 from jobcore.registry import TaskRegistry
 from jobcore.service import Services
 from jobcore.settings import Settings
@@ -155,16 +156,13 @@ def artifact_store_from_settings(settings: Settings) -> ArtifactStore | None:
 
 
 class _Lazy:
-    """Stands in for an object until its first attribute is read, then builds it once."""
+    """Stands in for an object until its first attribute is read, then builds it once (``Lazy``)."""
 
     def __init__(self, make: Callable[[], object]) -> None:
-        self._make = make
-        self._target: object | None = None
+        self._target = Lazy(make)
 
     def __getattr__(self, name: str) -> object:
-        if self._target is None:
-            self._target = self._make()
-        return getattr(self._target, name)
+        return getattr(self._target(), name)
 
 
 def services_from_settings(settings: Settings, registry: TaskRegistry) -> Services:

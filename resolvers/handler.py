@@ -17,6 +17,7 @@ from jobcore import service
 from jobcore.adapters.observability import tracer
 from jobcore.auth import Caller, caller_from_appsync_identity
 from jobcore.errors import JobsError, ValidationError
+from jobcore.lazy import Lazy
 from jobcore.service import Services
 from jobcore.settings import Settings
 from jobcore.tracing import current_trace_header, trace_root
@@ -27,28 +28,25 @@ from worker.tasks import load_registry
 logger = Logger(service="appsync-jobs-resolvers")
 app = AppSyncResolver()
 
-_services: Services | None = None
+def _build_services() -> Services:
+    """The services this Lambda's environment describes (``JOBS_*``), built on the first request."""
+    from jobcore.bootstrap import services_from_settings
+
+    settings = Settings.from_env()
+    built = services_from_settings(settings, load_registry(settings.task_modules))
+    if built.reporter_trust.trusts_no_one:
+        logger.warning(
+            "JOBS_TRUSTED_REPORTER_ROLES is not set: no IAM caller may call updateJob or see others' jobs "
+            "(set it to the worker, dead-letter and reaper role names)"
+        )
+    return built
 
 
-def configure(services: Services) -> None:
-    """Use these services instead of building them from the environment (local server, tests)."""
-    global _services
-    _services = services
-
-
-def services() -> Services:
-    global _services
-    if _services is None:
-        from jobcore.bootstrap import services_from_settings
-
-        settings = Settings.from_env()
-        _services = services_from_settings(settings, load_registry(settings.task_modules))
-        if _services.reporter_trust.trusts_no_one:
-            logger.warning(
-                "JOBS_TRUSTED_REPORTER_ROLES is not set: no IAM caller may call updateJob or see others' jobs "
-                "(set it to the worker, dead-letter and reaper role names)"
-            )
-    return _services
+#: ``services()`` for the field functions; ``configure(...)`` injects (the local server, tests),
+#: ``reset()`` forgets (tests).
+services: Lazy[Services] = Lazy(_build_services)
+configure = services.configure
+reset = services.reset
 
 
 def _caller() -> Caller:

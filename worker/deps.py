@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from jobcore.artifacts import ArtifactStore
 from jobcore.errors import JobsError
+from jobcore.lazy import Lazy
 from jobcore.metrics import Metric, MetricsSink, NullMetrics, record
 from jobcore.ports import JobQueue
 from jobcore.registry import TaskRegistry
@@ -57,43 +58,39 @@ class WorkerDeps:
         return extend
 
 
-_deps: WorkerDeps | None = None
+def _build_deps() -> WorkerDeps:
+    """What this Lambda's environment (``JOBS_*``) describes, built on the first invocation."""
+    import functools
+
+    from jobcore.bootstrap import (
+        artifact_store_from_settings,
+        dead_letter_archive,
+        metrics_from_settings,
+        queue_for_visibility,
+        reporter_from_settings,
+    )
+    from worker.tasks import load_registry
+
+    settings = Settings.from_env()
+    registry = load_registry(settings.task_modules)
+    registry.check_routes(settings.lambda_budget_seconds)
+    return WorkerDeps(
+        reporter=reporter_from_settings(settings),
+        registry=registry,
+        settings=settings,
+        queue_for=functools.cache(lambda arn: queue_for_visibility(settings, arn)),
+        runner=RunnerConfig.from_settings(settings),
+        metrics=metrics_from_settings(settings),
+        archive=dead_letter_archive(settings),
+        artifacts=artifact_store_from_settings(settings),
+    )
 
 
-def configure(deps: WorkerDeps) -> None:
-    """Inject dependencies (the local runtime and tests) instead of building them from the environment."""
-    global _deps
-    _deps = deps
-
-
-def deps() -> WorkerDeps:
-    global _deps
-    if _deps is None:
-        import functools
-
-        from jobcore.bootstrap import (
-            artifact_store_from_settings,
-            dead_letter_archive,
-            metrics_from_settings,
-            queue_for_visibility,
-            reporter_from_settings,
-        )
-        from worker.tasks import load_registry
-
-        settings = Settings.from_env()
-        registry = load_registry(settings.task_modules)
-        registry.check_routes(settings.lambda_budget_seconds)
-        _deps = WorkerDeps(
-            reporter=reporter_from_settings(settings),
-            registry=registry,
-            settings=settings,
-            queue_for=functools.cache(lambda arn: queue_for_visibility(settings, arn)),
-            runner=RunnerConfig.from_settings(settings),
-            metrics=metrics_from_settings(settings),
-            archive=dead_letter_archive(settings),
-            artifacts=artifact_store_from_settings(settings),
-        )
-    return _deps
+#: ``deps()`` for the entrypoints; ``configure(...)`` injects (the local runtime, tests), ``reset()``
+#: forgets (tests).
+deps: Lazy[WorkerDeps] = Lazy(_build_deps)
+configure = deps.configure
+reset = deps.reset
 
 
 def share_log_format(source: Logger) -> None:

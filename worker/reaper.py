@@ -17,6 +17,7 @@ from jobcore import service
 from jobcore.adapters.observability import tracer
 from jobcore.domain.job import JobStatus
 from jobcore.errors import JobsError
+from jobcore.lazy import Lazy
 from jobcore.runner import JobReporter
 from jobcore.service import Services
 
@@ -52,21 +53,24 @@ def reap(services: Services, reporter: JobReporter) -> ReapReport:
     return ReapReport(timed_out, requeued)
 
 
-_services: Services | None = None
+def _build_services() -> Services:
+    from jobcore.bootstrap import services_from_settings
+    from worker.deps import deps
+
+    worker = deps()
+    return services_from_settings(worker.settings, worker.registry)
+
+
+#: The store and queue the reaper scans, from the same settings and registry as the worker's ``deps()``.
+services: Lazy[Services] = Lazy(_build_services)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer().capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    global _services
     from worker.deps import deps
 
     logger.set_correlation_id(getattr(context, "aws_request_id", None))  # one run = one correlation id
-    worker = deps()
-    if _services is None:
-        from jobcore.bootstrap import services_from_settings
-
-        _services = services_from_settings(worker.settings, worker.registry)
-    report = reap(_services, worker.reporter)
+    report = reap(services(), deps().reporter)
     logger.info("reaped", extra={"timed_out": len(report.timed_out), "requeued": len(report.requeued)})
     return {"timedOut": report.timed_out, "requeued": report.requeued}

@@ -11,6 +11,8 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
+import { JOB_FIELDS, SUBMIT } from './operations.mjs';
+
 globalThis.WebSocket ??= (await import('ws')).WebSocket; // Node 20 has no global WebSocket
 
 const { Amplify } = await import('aws-amplify');
@@ -31,9 +33,6 @@ if (!args.endpoint || !args.token) {
   process.exit(64);
 }
 
-const JOB_FIELDS = `id type status payload result error { type message } progress message attempts cancelRequested
-  version owner createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
-const SUBMIT = `mutation Submit($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
 const ON_MINE = `subscription OnMine { onMyJobsUpdated { ${JOB_FIELDS} } }`;
 
 const emit = (event, fields = {}) => process.stdout.write(JSON.stringify({ event, ...fields }) + '\n');

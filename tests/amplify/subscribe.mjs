@@ -15,6 +15,8 @@
 // update published before the subscription was live cannot be missed.
 import { parseArgs } from 'node:util';
 
+import { JOB_FIELDS, SUBMIT } from './operations.mjs';
+
 // Node 20 has no global WebSocket (Amplify builds sockets with it); the `ws` package fills in.
 globalThis.WebSocket ??= (await import('ws')).WebSocket;
 
@@ -39,9 +41,6 @@ if (!args.endpoint || !(args['api-key'] || args.token)) {
   process.exit(64);
 }
 
-const JOB_FIELDS = `id type status payload result error { type message } progress message attempts cancelRequested
-  version owner createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
-const SUBMIT = `mutation Submit($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
 const GET = `query Get($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`;
 const ON_UPDATED = `subscription OnUpdated($id: ID!) { onJobUpdated(id: $id) { ${JOB_FIELDS} } }`;
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);

@@ -9,7 +9,6 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,18 +25,11 @@ from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from gql.transport.exceptions import TransportQueryError, TransportServerError
 
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
-from support.server import API_KEY, LocalServer, start_server
+from support.server import API_KEY, LocalServer
 
 CREDENTIALS = Credentials(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY)
 SUBMIT = 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 0.4, \\"steps\\": 2}"}) { id status createdAt } }'
 SUBSCRIBE = "subscription($id: ID!) { onJobUpdated(id: $id) { id status progress updatedAt } }"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("fidelity"))
-    yield running
-    running.stop()
 
 
 def api_key_auth(server: LocalServer, key: str = API_KEY) -> AppSyncApiKeyAuthentication:

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,10 @@ from client import ClientConfig, JobsClient
 from client.api import JobsApiError, _AckingTransport
 from client.models import JobStatus
 from jobcore.limits import APPSYNC_SUBSCRIPTION_PAYLOAD_BYTES, PUBLISH_BUDGET_BYTES
-from support.server import API_KEY, ROOT, LocalServer, start_server
-
-pytestmark = pytest.mark.slow
+from support.server import API_KEY, ROOT, LocalServer, StartServer, token_for
 
 TASKS = ("--tasks", "support.tasks")
+pytestmark = [pytest.mark.slow, pytest.mark.local_server(*TASKS)]
 FIVE_MB = 5_000_000
 ON_JOB_UPDATED = gql("""
 subscription OnJobUpdated($id: ID!) {
@@ -35,13 +33,6 @@ subscription OnJobUpdated($id: ID!) {
     createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }
   }
 }""")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("artifacts"), *TASKS)
-    yield running
-    running.stop()
 
 
 def client(server: LocalServer, token: str | None = None) -> JobsClient:
@@ -55,12 +46,6 @@ def cli(server: LocalServer, *args: str, token: str | None = None) -> subprocess
         env["APPSYNC_JOBS_TOKEN"] = token
     return subprocess.run([sys.executable, "-m", "devserver.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
-
-
-def token_for(username: str) -> str:
-    minted = subprocess.run([sys.executable, "-m", "devserver.cli", "token", username], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, check=True)
-    return minted.stdout.strip()
 
 
 async def submit_and_follow(server: LocalServer, job_type: str, payload: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -203,11 +188,13 @@ async def test_a_twenty_minute_task_goes_to_the_embedded_long_worker(server: Loc
     assert [e["progress"] for e in events if e["status"] == "RUNNING"][-1] == 100
 
 
-def test_a_task_longer_than_the_lambda_timeout_completes_on_worker_queue_long(tmp_path: Path) -> None:
+def test_a_task_longer_than_the_lambda_timeout_completes_on_worker_queue_long(
+    tmp_path: Path, start_local_server: StartServer
+) -> None:
     # The Lambda worker is scaled down to 3 s (1 s hand-back margin): test-slow (limit 60 s) cannot
     # fit it, so submit routes it to the long queue; `appsync-jobs worker --queue long` runs it.
     scaled = ("--lambda-timeout", "3", "--handback-margin", "1")
-    api = start_server(tmp_path, *TASKS, *scaled)
+    api = start_local_server(*TASKS, *scaled)
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "devserver.cli", "worker", "--queue", "long", "--url", api.url, "--data-dir", str(tmp_path),
@@ -226,4 +213,3 @@ def test_a_task_longer_than_the_lambda_timeout_completes_on_worker_queue_long(tm
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-        api.stop()

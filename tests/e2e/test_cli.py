@@ -6,18 +6,8 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import pytest
-
-from support.server import API_KEY, ROOT, LocalServer, start_server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("cli"))
-    yield running
-    running.stop()
+from support.server import API_KEY, ROOT, LocalServer
 
 
 def cli(server: LocalServer, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -12,22 +12,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from support.server import API_KEY, ROOT, LocalServer, start_server
+from support.server import API_KEY, ROOT, LocalServer
 
 pytestmark = pytest.mark.slow
 
 ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("cli-many"))
-    yield running
-    running.stop()
 
 
 def environment(server: LocalServer, token: str | None) -> dict[str, str]:

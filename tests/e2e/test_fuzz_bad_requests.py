@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from support.server import API_KEY, LocalServer, start_server
+from support.server import API_KEY, LocalServer
 
 SEED = 7_2026
 COUNT = 1000
@@ -90,11 +90,7 @@ def _assert_well_formed(index: int, response: requests.Response) -> None:
         assert data is None or all(value is None for value in data.values()), context
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("fuzz"), "--no-worker")
-    yield running
-    running.stop()
+pytestmark = pytest.mark.local_server("--no-worker")
 
 
 def test_a_thousand_bad_requests_get_clear_errors_and_change_nothing(server: LocalServer) -> None:

@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import random
 import string
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from support.server import ROOT, LocalServer, start_server
+from support.server import LocalServer, token_for
 
 SEED = 10_2026
 COUNT = 1000
@@ -30,17 +28,7 @@ TYPES = [None, "echo", "sleep"]
 B64 = string.ascii_letters + string.digits + "-_"
 
 
-def token_for(username: str) -> str:
-    printed = subprocess.run([sys.executable, "-m", "devserver.cli", "token", username],
-                             cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
-    return printed.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("fuzz-list"), "--no-worker")
-    yield running
-    running.stop()
+pytestmark = pytest.mark.local_server("--no-worker")
 
 
 def post(session: requests.Session, server: LocalServer, token: str, variables: dict[str, Any]) -> requests.Response:

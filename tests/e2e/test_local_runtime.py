@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +11,7 @@ import requests
 from client.api import JobsApiError, JobsClient
 from client.config import ClientConfig
 from client.models import Job, JobStatus
-from support.server import API_KEY, LocalServer, start_server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("e2e"))
-    yield running
-    running.stop()
+from support.server import API_KEY, LocalServer, StartServer
 
 
 @pytest.fixture
@@ -123,25 +114,24 @@ async def test_illegal_transition_error_shape(config: ClientConfig, server: Loca
     assert error["path"] == ["cancelJob"]
 
 
-def test_the_server_survives_a_restart_without_losing_jobs(tmp_path: Path) -> None:
+def test_the_server_survives_a_restart_without_losing_jobs(start_local_server: StartServer) -> None:
     # Given a job accepted by a server whose worker is off, so it stays queued
-    first = start_server(tmp_path, "--no-worker")
+    first = start_local_server("--no-worker")
     job = post(first, 'mutation { submitJob(input: {type: "echo", payload: "\\"kept\\""}) { id } }').json()
     job_id = job["data"]["submitJob"]["id"]
     first.stop(kill=True)  # kill -9: no graceful shutdown
     # When a new server starts on the same data
-    second = start_server(tmp_path)
-    try:
-        async def finish() -> Job:
-            async with JobsClient(ClientConfig(url=second.url, api_key=API_KEY)) as client:
-                return await client.wait(job_id, timeout=20)
+    second = start_local_server()
 
-        # Then the accepted job is still there and runs to completion
-        final = asyncio.run(finish())
-        assert final.status is JobStatus.SUCCEEDED
-        assert final.result == "kept"
-    finally:
-        second.stop()
+    async def finish() -> Job:
+        async with JobsClient(ClientConfig(url=second.url, api_key=API_KEY)) as client:
+            return await client.wait(job_id, timeout=20)
+
+    # Then the accepted job is still there and runs to completion
+    final = asyncio.run(finish())
+    assert final.status is JobStatus.SUCCEEDED
+    assert final.result == "kept"
+    second.stop()
 
 
 def test_graphql_transport_ws_endpoint_streams_updates(server: LocalServer) -> None:
@@ -194,12 +184,12 @@ def test_graphql_transport_ws_refuses_a_job_the_caller_cannot_read(server: Local
     assert refused.value.errors[0]["extensions"]["errorType"] == "NotFound"
 
 
-def test_killing_the_server_mid_job_loses_nothing(tmp_path: Path) -> None:
+def test_killing_the_server_mid_job_loses_nothing(start_local_server: StartServer) -> None:
     # A message received but not yet tied to a lease when the kill lands stays hidden for the whole
     # visibility timeout (as on SQS); keep that worst case well inside the wait below.
     fast = {"JOBS_LEASE_SECONDS": "2", "JOBS_VISIBILITY_MARGIN": "1", "JOBS_MAX_RECEIVE_COUNT": "10",
             "JOBS_VISIBILITY_TIMEOUT": "5"}
-    first = start_server(tmp_path, env=fast)
+    first = start_local_server(env=fast)
     ids = []
     for _ in range(6):
         job = post(first, 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 1.5, \\"steps\\": 5}"}) { id } }')
@@ -216,19 +206,18 @@ def test_killing_the_server_mid_job_loses_nothing(tmp_path: Path) -> None:
 
     asyncio.run(until_running(first))
     first.stop(kill=True)  # kill -9 with jobs in flight
-    second = start_server(tmp_path, env=fast)
-    try:
-        async def finish_all() -> list[Job | BaseException]:
-            async with JobsClient(ClientConfig(url=second.url, api_key=API_KEY)) as client:
-                return list(await asyncio.gather(*(client.wait(job_id, timeout=60) for job_id in ids),
-                                                 return_exceptions=True))
+    second = start_local_server(env=fast)
 
-        outcomes = asyncio.run(finish_all())
-        stuck = {job_id: post(second, "query($id: ID!) { job(id: $id) { status attempts message updatedAt } }",
-                              {"id": job_id}).json()
-                 for job_id, outcome in zip(ids, outcomes, strict=True) if not isinstance(outcome, Job)}
-    finally:
-        second.stop()
+    async def finish_all() -> list[Job | BaseException]:
+        async with JobsClient(ClientConfig(url=second.url, api_key=API_KEY)) as client:
+            return list(await asyncio.gather(*(client.wait(job_id, timeout=60) for job_id in ids),
+                                             return_exceptions=True))
+
+    outcomes = asyncio.run(finish_all())
+    stuck = {job_id: post(second, "query($id: ID!) { job(id: $id) { status attempts message updatedAt } }",
+                          {"id": job_id}).json()
+             for job_id, outcome in zip(ids, outcomes, strict=True) if not isinstance(outcome, Job)}
+    second.stop()
     assert not stuck, f"jobs that did not finish after the restart: {stuck}"
     finals = [outcome for outcome in outcomes if isinstance(outcome, Job)]
     assert [job.status for job in finals] == [JobStatus.SUCCEEDED] * len(ids)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +27,7 @@ from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 from gql.transport.exceptions import TransportQueryError
 
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
-from support.server import API_KEY, ROOT, LocalServer, start_server
+from support.server import API_KEY, LocalServer, token_for
 
 JOB = "id type status owner version attempts createdAt"
 SUBMIT = f"mutation($type: String!, $payload: AWSJSON) {{ submitJob(input: {{type: $type, payload: $payload}}) {{ {JOB} }} }}"
@@ -42,21 +40,6 @@ CANCEL_WITHOUT_OWNER = "mutation($id: ID!) { cancelJob(id: $id) { id status vers
 MINE = f"subscription {{ onMyJobsUpdated {{ {JOB} }} }}"
 #: How long any one wait may take on a busy machine before the test fails instead of hanging.
 DEADLINE = 60
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("many-jobs"))
-    yield running
-    running.stop()
-
-
-def token_for(username: str) -> str:
-    printed = subprocess.run(
-        [sys.executable, "-m", "devserver.cli", "token", username],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
-    )
-    return printed.stdout.strip()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from botocore.credentials import Credentials
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobcore.settings import LOCAL_REGION
-from support.server import API_KEY, ROOT, LocalServer, start_server
+from support.server import API_KEY, ROOT, LocalServer, StartServer
 
 pytestmark = pytest.mark.slow
 
@@ -80,10 +80,9 @@ def depth(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float], queue: 
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LocalServer]:
-    running = start_server(tmp_path, "--concurrency", "1")
-    yield running
-    running.stop()
+def server(start_local_server: StartServer) -> LocalServer:
+    """A server of its own per test (its metrics start at zero), one worker slot so a backlog builds."""
+    return start_local_server("--concurrency", "1")
 
 
 def test_stats_and_metrics_see_depth_rise_while_jobs_run_and_fall_to_zero(server: LocalServer) -> None:
@@ -118,14 +117,12 @@ def test_stats_and_metrics_see_depth_rise_while_jobs_run_and_fall_to_zero(server
     assert len(set(ids)) == 5
 
 
-def test_every_log_line_of_one_job_carries_its_job_id_and_correlation_id(tmp_path: Path) -> None:
-    server = start_server(tmp_path, env={"POWERTOOLS_LOG_LEVEL": "DEBUG"})
-    try:
-        job_id = submit(server, {"seconds": 0.4, "steps": 2}, headers={"X-Amzn-Trace-Id": TRACE})
-        wait_for(lambda: gql(server, f'{{ job(id: "{job_id}") {{ status }} }}')["data"]["job"]["status"] == "SUCCEEDED",
-                 what="the job to finish")
-    finally:
-        server.stop()
+def test_every_log_line_of_one_job_carries_its_job_id_and_correlation_id(start_local_server: StartServer) -> None:
+    server = start_local_server(env={"POWERTOOLS_LOG_LEVEL": "DEBUG"})
+    job_id = submit(server, {"seconds": 0.4, "steps": 2}, headers={"X-Amzn-Trace-Id": TRACE})
+    wait_for(lambda: gql(server, f'{{ job(id: "{job_id}") {{ status }} }}')["data"]["job"]["status"] == "SUCCEEDED",
+             what="the job to finish")
+    server.stop()  # all its output is in
     mentioning = [line for line in server.output if job_id in line]
     assert mentioning, "the job left no log line"
     records = []
@@ -151,27 +148,24 @@ def test_every_log_line_of_one_job_carries_its_job_id_and_correlation_id(tmp_pat
     assert any(r.get("name") == "appsync_jobs.runner" or r["message"] == "delivery received" for r in worker)
 
 
-def test_a_second_iam_identity_is_an_ordinary_caller(tmp_path: Path) -> None:
-    server = start_server(tmp_path, env={"APPSYNC_JOBS_EXTRA_ACCESS_KEYS": f"{SECOND_KEY_ID}:{SECOND_SECRET}"})
-    try:
-        api_key_job = submit(server, {"seconds": 0, "steps": 1})
-        theirs = signed(server, f'{{ job(id: "{api_key_job}") {{ id }} }}', SECOND_KEY_ID, SECOND_SECRET)
-        assert theirs["errors"][0]["errorType"] == "NotFound"
+def test_a_second_iam_identity_is_an_ordinary_caller(start_local_server: StartServer) -> None:
+    server = start_local_server(env={"APPSYNC_JOBS_EXTRA_ACCESS_KEYS": f"{SECOND_KEY_ID}:{SECOND_SECRET}"})
+    api_key_job = submit(server, {"seconds": 0, "steps": 1})
+    theirs = signed(server, f'{{ job(id: "{api_key_job}") {{ id }} }}', SECOND_KEY_ID, SECOND_SECRET)
+    assert theirs["errors"][0]["errorType"] == "NotFound"
 
-        own = signed(server, 'mutation { submitJob(input: {type: "echo", payload: "{}"}) { id } }', SECOND_KEY_ID, SECOND_SECRET)
-        own_id = own["data"]["submitJob"]["id"]
-        seen = signed(server, f'{{ job(id: "{own_id}") {{ id status }} }}', SECOND_KEY_ID, SECOND_SECRET)
-        assert seen["data"]["job"]["id"] == own_id
+    own = signed(server, 'mutation { submitJob(input: {type: "echo", payload: "{}"}) { id } }', SECOND_KEY_ID, SECOND_SECRET)
+    own_id = own["data"]["submitJob"]["id"]
+    seen = signed(server, f'{{ job(id: "{own_id}") {{ id status }} }}', SECOND_KEY_ID, SECOND_SECRET)
+    assert seen["data"]["job"]["id"] == own_id
 
-        forged = signed(server, f'mutation {{ updateJob(input: {{id: "{api_key_job}", status: FAILED, '
-                                'error: {type: "Forged", message: "x"}}) { id } }', SECOND_KEY_ID, SECOND_SECRET)
-        assert forged["errors"][0]["errorType"] == "Unauthorized"
+    forged = signed(server, f'mutation {{ updateJob(input: {{id: "{api_key_job}", status: FAILED, '
+                            'error: {type: "Forged", message: "x"}}) { id } }', SECOND_KEY_ID, SECOND_SECRET)
+    assert forged["errors"][0]["errorType"] == "Unauthorized"
 
-        # The local key (the embedded worker's) is still the trusted reporter: both jobs finish.
-        done = wait_for(lambda: (d := gql(server, f'{{ job(id: "{api_key_job}") {{ status error {{ type }} }} }}')["data"]["job"])
-                        ["status"] == "SUCCEEDED" and d, what="the API-key job to succeed")
-        assert done["error"] is None  # the forged verdict changed nothing
-        wait_for(lambda: signed(server, f'{{ job(id: "{own_id}") {{ status }} }}', SECOND_KEY_ID, SECOND_SECRET)
-                 ["data"]["job"]["status"] == "SUCCEEDED", what="the second identity's job to succeed")
-    finally:
-        server.stop()
+    # The local key (the embedded worker's) is still the trusted reporter: both jobs finish.
+    done = wait_for(lambda: (d := gql(server, f'{{ job(id: "{api_key_job}") {{ status error {{ type }} }} }}')["data"]["job"])
+                    ["status"] == "SUCCEEDED" and d, what="the API-key job to succeed")
+    assert done["error"] is None  # the forged verdict changed nothing
+    wait_for(lambda: signed(server, f'{{ job(id: "{own_id}") {{ status }} }}', SECOND_KEY_ID, SECOND_SECRET)
+             ["data"]["job"]["status"] == "SUCCEEDED", what="the second identity's job to succeed")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -13,14 +12,9 @@ from botocore.credentials import Credentials
 
 from jobcore.adapters.appsync_reporter import AppSyncJobReporter
 from jobcore.settings import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
-from support.server import API_KEY, LocalServer, start_server
+from support.server import API_KEY, LocalServer
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("reporter"), "--no-worker")
-    yield running
-    running.stop()
+pytestmark = pytest.mark.local_server("--no-worker")
 
 
 def test_concurrent_reports_from_one_reporter_stay_with_their_job(server: LocalServer) -> None:

@@ -7,10 +7,7 @@ AppSyncJWTAuthentication sends them - the path a deployed stack with enable_cogn
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,27 +21,12 @@ from client.api import JobsClient
 from client.config import ClientConfig
 from client.models import JobStatus
 from devserver.auth.user_pool import LocalUserPool
-from support.server import API_KEY, ROOT, LocalServer, start_server
+from support.server import API_KEY, LocalServer, token_for
 
 SUBMIT = 'mutation { submitJob(input: {type: "sleep", payload: "{\\"seconds\\": 2, \\"steps\\": 4}"}) { id status } }'
 READ = "query($id: ID!) { job(id: $id) { id status } }"
 CANCEL = "mutation($id: ID!) { cancelJob(id: $id) { id status } }"
 SUBSCRIBE = "subscription($id: ID!) { onJobUpdated(id: $id) { id status } }"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    running = start_server(tmp_path_factory.mktemp("users"))
-    yield running
-    running.stop()
-
-
-def token_for(username: str) -> str:
-    printed = subprocess.run(
-        [sys.executable, "-m", "devserver.cli", "token", username],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
-    )
-    return printed.stdout.strip()
 
 
 @pytest.fixture(scope="module")

@@ -67,7 +67,7 @@ def worker(services: Services, archive: SqliteJobQueue, metrics: InMemoryMetrics
     yield deps
     import worker.deps
 
-    worker.deps._deps = None
+    worker.deps.reset()
 
 
 def dead_letter(job_id: str, receive_count: int = 4) -> dict[str, Any]:

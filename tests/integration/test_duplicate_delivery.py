@@ -51,7 +51,7 @@ def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service
                 registry=registry,
             )
             yield _wired(built)
-    worker.deps._deps = None
+    worker.deps.reset()
 
 
 def _wired(services: Services) -> Services:

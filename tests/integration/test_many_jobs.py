@@ -71,7 +71,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
                 return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
             yield Backend(services, clock, depth)
-    handler._services = None
+    handler.reset()
 
 
 def invoke(type_name: str, field: str, arguments: dict[str, Any], identity: Any = None) -> Any:

@@ -65,7 +65,7 @@ def reporter(services: Services, metrics: InMemoryMetrics) -> Iterator[TracingRe
     yield reporter
     import worker.deps
 
-    worker.deps._deps = None
+    worker.deps.reset()
 
 
 class TestLifecycleMetrics:

@@ -78,7 +78,7 @@ def backend(tmp_path: Path) -> Iterator[Backend]:
         artifacts=artifacts,
     ))
     yield Backend(services, queue, long_queue, artifacts, reporter)
-    worker.deps._deps = None
+    worker.deps.reset()
     db.close()
 
 

@@ -21,7 +21,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
     services = sqlite_services(tmp_path, load_registry())
     handler.configure(services)
     yield services
-    handler._services = None
+    handler.reset()
 
 
 def invoke(event: dict[str, Any]) -> Any:

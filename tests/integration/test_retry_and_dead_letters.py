@@ -46,7 +46,7 @@ def services(tmp_path: Path, clock: Clock) -> Iterator[Services]:
         )
     )
     yield services
-    worker.deps._deps = None
+    worker.deps.reset()
 
 
 def dead_letter(job_id: str, sent_at: datetime) -> dict[str, Any]:

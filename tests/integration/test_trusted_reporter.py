@@ -34,7 +34,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
     services = sqlite_services(tmp_path, load_registry())  # trusts the role "worker" (IAM_IDENTITY)
     handler.configure(services)
     yield services
-    handler._services = None
+    handler.reset()
 
 
 def invoke(event: dict[str, Any]) -> Any:
@@ -98,13 +98,13 @@ def test_a_stack_without_the_variable_fails_closed_and_says_so(
         queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="jobs")["QueueUrl"]
         monkeypatch.setenv("JOBS_TABLE_NAME", table)
         monkeypatch.setenv("JOBS_QUEUE_URL", queue_url)
-        handler._services = None
+        handler.reset()
         try:
             job = submit()
             assert job["status"] == "PENDING"
             assert claim(job["id"], IAM_IDENTITY)[ERROR_KEY]["errorType"] == "Unauthorized"
         finally:
-            handler._services = None
+            handler.reset()
     warnings = [r for r in caplog.records if "JOBS_TRUSTED_REPORTER_ROLES is not set" in r.getMessage()]
     assert len(warnings) == 1  # once per cold start, not per request
     assert warnings[0].levelno == logging.WARNING

@@ -43,7 +43,7 @@ def reporter(services: Services) -> Iterator[DirectReporter]:
     yield reporter
     import worker.deps
 
-    worker.deps._deps = None
+    worker.deps.reset()
 
 
 class _VisibilityRecorder:

@@ -64,7 +64,7 @@ def worker_lines(services: Services) -> Iterator[Lines]:
         target.setLevel(level)
     import worker.deps
 
-    worker.deps._deps = None
+    worker.deps.reset()
 
 
 def test_records_handled_at_once_keep_their_own_ids(services: Services, worker_lines: Lines) -> None:
@@ -109,7 +109,7 @@ def test_the_resolvers_use_the_request_trace_id_else_the_lambda_request_id(servi
     finally:
         target.removeHandler(lines)
         target.setLevel(level)
-        resolvers._services = None
+        resolvers.reset()
     submitted = next(line for line in lines.lines if line["message"] == "job submitted")
     assert submitted["job_id"] == job["id"]
     assert submitted["correlation_id"] == CONTEXT.aws_request_id  # no trace header when it ran

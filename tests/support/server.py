@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,19 @@ class LocalServer:
                 self.process.wait(timeout=10)
         if self.reader is not None:
             self.reader.join(timeout=10)  # the pipe closes with the process: all its output is in
+
+
+#: ``start_local_server``'s type (tests/e2e/conftest.py): ``(*flags, env=None, data_dir=None) -> LocalServer``.
+StartServer = Callable[..., "LocalServer"]
+
+
+def token_for(username: str) -> str:
+    """A local user pool token for ``username`` (what `appsync-jobs token` prints)."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "devserver.cli", "token", username],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    )
+    return printed.stdout.strip()
 
 
 def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None, port: int | None = None) -> LocalServer:

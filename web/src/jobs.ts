@@ -47,9 +47,10 @@ export interface JobPage {
 // Every field, everywhere: AppSync publishes to subscribers exactly what the triggering mutation selected,
 // so cancelJob must select all of them too or subscribers would get a partial job. `owner` above all:
 // onMyJobsUpdated's filter reads it from the published selection, so a mutation without it reaches nobody there.
+// Generated from schema.graphql (type Job) by `python -m tools.job_fields`: do not edit by hand.
 const JOB_FIELDS = `
-  id type status payload result error { type message } progress message attempts cancelRequested
-  version owner createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
+  id type status payload result error { type message } progress message attempts cancelRequested version owner
+  createdAt updatedAt startedAt finishedAt artifacts { name size contentType url expiresAt }`;
 
 export const SUBMIT_JOB = `mutation SubmitJob($input: SubmitJobInput!) { submitJob(input: $input) { ${JOB_FIELDS} } }`;
 export const CANCEL_JOB = `mutation CancelJob($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`;
