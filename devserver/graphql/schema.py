@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError, ListValueNode, ObjectTypeDefinitionNode, StringValueNode, parse
@@ -16,9 +16,10 @@ from strawberry.types.unset import UNSET
 
 from devserver.auth.auth_extension import AppSyncAuthExtension
 from devserver.graphql.context import RequestContext
+from devserver.graphql.contract_types import output_types
 from devserver.graphql.document_cache import DocumentCacheExtension
 from devserver.graphql.lambda_invoke import invoke_resolver
-from devserver.graphql.scalars import AWSJSON, AWSURL, SCALARS, AWSDateTime
+from devserver.graphql.scalars import AWSJSON, SCALARS, AWSDateTime
 from devserver.graphql.selection import project
 from devserver.graphql.strawberry_internals import resolve_info
 from devserver.realtime.pubsub import OMITTED
@@ -59,48 +60,18 @@ class JobStatus(enum.Enum):
     CANCELLED = "CANCELLED"
 
 
-@strawberry.type
-class JobError:
-    type: str
-    message: str
-
-
-@strawberry.type
-class Artifact:
-    name: str
-    size: float
-    contentType: str
-    url: AWSURL | None
-    expiresAt: AWSDateTime | None
-
-
-@strawberry.type
-class Upload:
-    ref: str
-    url: AWSURL
-    headers: AWSJSON
-    expiresAt: AWSDateTime
-
-
-@strawberry.type
-class Job:
-    id: strawberry.ID
-    type: str
-    status: JobStatus
-    payload: AWSJSON | None
-    result: AWSJSON | None
-    error: JobError | None
-    progress: int | None
-    message: str | None
-    attempts: int
-    cancelRequested: bool
-    version: int
-    owner: str
-    createdAt: AWSDateTime
-    updatedAt: AWSDateTime
-    startedAt: AWSDateTime | None
-    finishedAt: AWSDateTime | None
-    artifacts: list[Artifact] | None
+# Output types come from schema.graphql itself (devserver.graphql.contract_types): their field lists
+# are the contract's, not a copy. mypy sees them as Any; strawberry sees the real classes.
+if TYPE_CHECKING:
+    from typing import Any as Artifact
+    from typing import Any as Job
+    from typing import Any as JobConnection
+    from typing import Any as JobError
+    from typing import Any as Upload
+else:
+    JobError, Artifact, Job, JobConnection, Upload = output_types(
+        "JobError", "Artifact", "Job", "JobConnection", "Upload", enums={"JobStatus": JobStatus}
+    )
 
 
 @strawberry.input
@@ -108,12 +79,6 @@ class ArtifactInput:
     name: str
     size: float
     contentType: str
-
-
-@strawberry.type
-class JobConnection:
-    items: list[Job]
-    nextToken: str | None
 
 
 @strawberry.input
@@ -179,7 +144,7 @@ def _resolve_and_publish(info: Info[RequestContext, None], **arguments: Any) -> 
 class Query:
     @strawberry.field
     def job(self, info: Info[RequestContext, None], id: strawberry.ID) -> Job | None:
-        return _resolve(info, id=id)  # type: ignore[no-any-return]
+        return _resolve(info, id=id)
 
     @strawberry.field
     def listJobs(
@@ -190,30 +155,30 @@ class Query:
         limit: int | None = UNSET,
         nextToken: str | None = UNSET,
     ) -> JobConnection:
-        return _resolve(info, status=status, type=type, limit=limit, nextToken=nextToken)  # type: ignore[no-any-return]
+        return _resolve(info, status=status, type=type, limit=limit, nextToken=nextToken)
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation
     def submitJob(self, info: Info[RequestContext, None], input: SubmitJobInput) -> Job:
-        return _resolve_and_publish(info, input=input)  # type: ignore[no-any-return]
+        return _resolve_and_publish(info, input=input)
 
     @strawberry.mutation
     def cancelJob(self, info: Info[RequestContext, None], id: strawberry.ID) -> Job | None:
-        return _resolve_and_publish(info, id=id)  # type: ignore[no-any-return]
+        return _resolve_and_publish(info, id=id)
 
     @strawberry.mutation
     def retryJob(self, info: Info[RequestContext, None], id: strawberry.ID) -> Job | None:
-        return _resolve_and_publish(info, id=id)  # type: ignore[no-any-return]
+        return _resolve_and_publish(info, id=id)
 
     @strawberry.mutation
     def updateJob(self, info: Info[RequestContext, None], input: UpdateJobInput) -> Job | None:
-        return _resolve_and_publish(info, input=input)  # type: ignore[no-any-return]
+        return _resolve_and_publish(info, input=input)
 
     @strawberry.mutation
     def createUpload(self, info: Info[RequestContext, None], contentType: str, size: float) -> Upload:
-        return _resolve(info, contentType=contentType, size=size)  # type: ignore[no-any-return]
+        return _resolve(info, contentType=contentType, size=size)
 
 
 @strawberry.type
