@@ -20,19 +20,22 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from bench.servers import BENCH, ROOT
 
+# The asset's rules without the CDK (infra/assets.py builds by the same ones).
+from infra.bundle_rules import (
+    PIP_PLATFORM,
+    PYTHON_VERSION,
+    RUNTIME_PACKAGES,
+    lambda_requirements,
+    remove_runtime_provided,
+)
+
 MODULES = ("resolvers.handler", "worker.handler")
-#: Mirrors infra/assets.py (importing it would start the CDK's jsii runtime).
-RUNTIME_PACKAGES = ("jobcore", "resolvers", "worker")
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
-PIP_PLATFORM = "manylinux2014_aarch64"
-PYTHON_VERSION = "3.12"
 CACHE = BENCH / "results" / "raw" / "lambda-asset"
 
 
@@ -99,24 +102,12 @@ def import_times(runs: int) -> dict[str, Any]:
     return out
 
 
-def _requirements() -> list[str]:
-    with (ROOT / "pyproject.toml").open("rb") as fh:
-        extra: list[str] = tomllib.load(fh)["project"]["optional-dependencies"]["lambda"]
-
-    def name(req: str) -> str:
-        for stop in "[<>=!~;@ ":
-            req = req.split(stop, 1)[0]
-        return req.strip().lower().replace("_", "-")
-
-    return [r for r in extra if name(r) not in RUNTIME_PROVIDED]
-
-
 def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def asset_size() -> dict[str, Any]:
-    requirements = _requirements()
+    requirements = lambda_requirements()
     key = hashlib.sha256("\n".join([PIP_PLATFORM, PYTHON_VERSION, *requirements]).encode()).hexdigest()[:16]
     deps = CACHE / f"deps-{key}"
     if not deps.exists():
@@ -137,6 +128,7 @@ def asset_size() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-asset-") as work:
         stage = Path(work) / "asset"
         shutil.copytree(deps, stage)
+        remove_runtime_provided(stage)
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
         for package in RUNTIME_PACKAGES:
             shutil.copytree(ROOT / package, stage / package, ignore=ignore, dirs_exist_ok=True)

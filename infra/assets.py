@@ -12,8 +12,10 @@ pydantic, so we would bundle those anyway and manage a per-region layer ARN on t
 few MB more per deployment package (still far below Lambda's 250 MB limit) and a slower first
 synth; switch to the layer only if cold-start size ever matters more than parity.
 
-``boto3``/``botocore`` are left out on purpose: the Lambda Python runtime provides them, and a
-bundled copy would add ~80 MB and shadow the runtime's.
+``boto3``/``botocore`` (and their own ``s3transfer``/``jmespath``) are left out on purpose: the Lambda
+Python runtime provides them, and a bundled copy would add ~80 MB unzipped and shadow the runtime's.
+They are removed after pip too, because a bundled dependency may pull them in (``aws-xray-sdk``,
+which powertools' Tracer needs, depends on botocore: 5.6 -> 22.3 MiB zipped until this step).
 
 Packaging runs on the host (``LocalPipBundling``: pip with ``--platform`` picks Linux/arm64 wheels
 on any OS, no Docker needed); if pip is not available it falls back to the SAM build image running
@@ -26,7 +28,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -43,22 +44,21 @@ from aws_cdk import (
 )
 from aws_cdk import aws_lambda as lambda_
 
-REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+# Re-exported: the bundling rules live in the jsii-free module so bench/ applies the same ones.
+from infra.bundle_rules import PIP_PLATFORM as PIP_PLATFORM
+from infra.bundle_rules import PYTHON_VERSION as PYTHON_VERSION
+from infra.bundle_rules import REPO_ROOT as REPO_ROOT
+from infra.bundle_rules import RUNTIME_PACKAGES as RUNTIME_PACKAGES
+from infra.bundle_rules import RUNTIME_PROVIDED as RUNTIME_PROVIDED
+from infra.bundle_rules import lambda_requirements as lambda_requirements
+from infra.bundle_rules import remove_runtime_provided as remove_runtime_provided
+
 SCHEMA_PATH: Final = REPO_ROOT / "schema.graphql"
 #: The APPSYNC_JS unit-resolver code every root field runs in front of the resolvers Lambda.
 RESOLVER_JS_PATH: Final = REPO_ROOT / "resolvers" / "appsync_function.js"
 
-#: Our packages copied into the asset - nothing else from the repo (no devserver, client, tests).
-RUNTIME_PACKAGES: Final = ("jobcore", "resolvers", "worker")
-#: Provided by the Lambda runtime; never bundled.
-RUNTIME_PROVIDED: Final = frozenset({"boto3", "botocore"})
-
-#: One place for the interpreter version: the function runtime and pip's ``--python-version``
-#: must agree, or pip would fetch wheels for the wrong ABI.
-PYTHON_VERSION: Final = "3.12"
 LAMBDA_RUNTIME: Final = lambda_.Runtime.PYTHON_3_12
 LAMBDA_ARCHITECTURE: Final = lambda_.Architecture.ARM_64
-PIP_PLATFORM: Final = "manylinux2014_aarch64"
 
 # Everything under the repo root is excluded except what the asset is built from, so the asset
 # hash changes only when runtime code or the dependency ranges change (and so fingerprinting never
@@ -75,21 +75,6 @@ ASSET_EXCLUDE: Final = [
 ]
 
 Runner = Callable[[Sequence[str]], None]
-
-
-def lambda_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
-    """The ``lambda`` extra of ``pyproject.toml`` minus what the Lambda runtime already provides."""
-    with pyproject.open("rb") as fh:
-        data = tomllib.load(fh)
-    extra: list[str] = data["project"]["optional-dependencies"]["lambda"]
-    return [req for req in extra if _distribution_name(req) not in RUNTIME_PROVIDED]
-
-
-def _distribution_name(requirement: str) -> str:
-    name = requirement
-    for stop in "[<>=!~;@ ":
-        name = name.split(stop, 1)[0]
-    return name.strip().lower().replace("_", "-")
 
 
 def pip_install_args(requirements: Sequence[str], target: str) -> list[str]:
@@ -205,6 +190,7 @@ class LocalPipBundling:
         if not self.has_pip():
             return False
         self._runner([self._python, "-m", "pip", *pip_install_args(self._requirements, output_dir)])
+        remove_runtime_provided(Path(output_dir))
         copy_runtime_packages(self._source_root, Path(output_dir))
         compiler = self._compiler or find_runtime_python()
         if compiler is not None:
@@ -217,10 +203,12 @@ class LocalPipBundling:
 def docker_command(requirements: Sequence[str]) -> list[str]:
     """The same install inside the SAM build image (``/asset-input`` is the repo root)."""
     pip = shlex.join(["pip", *pip_install_args(requirements, "/asset-output")])
+    provided = " ".join(f"/asset-output/{name} /asset-output/{name}-*.dist-info" for name in sorted(RUNTIME_PROVIDED))
+    remove = f"&& rm -rf {provided}"
     copy = " ".join(f"&& cp -r /asset-input/{name} /asset-output/" for name in RUNTIME_PACKAGES)
     clean = "&& find /asset-output -name __pycache__ -type d -prune -exec rm -rf {} +"
     compile_ = "&& " + shlex.join(["python", *compile_args("/asset-output")])  # the image is the runtime's Python
-    return ["bash", "-c", f"{pip} {copy} {clean} {compile_}"]
+    return ["bash", "-c", f"{pip} {remove} {copy} {clean} {compile_}"]
 
 
 def lambda_code(requirements: Sequence[str] | None = None) -> lambda_.Code:

@@ -97,6 +97,18 @@ class TestLocalBundling:
         assert sorted(p.name for p in out.iterdir()) == ["jobcore", "resolvers", "worker"]
         assert not list(out.rglob("__pycache__"))
 
+    def test_what_the_runtime_provides_is_removed_even_when_pulled_in_as_a_dependency(self, tmp_path: Path) -> None:
+        # Given pip installed botocore & co. because a bundled package depends on them (aws-xray-sdk does)
+        for name in ("botocore", "botocore-1.35.0.dist-info", "s3transfer", "jmespath", "jmespath-1.0.1.dist-info",
+                     "boto3", "wrapt", "wrapt-1.16.0.dist-info", "aws_xray_sdk"):
+            (tmp_path / name).mkdir()
+        (tmp_path / "jmespath.py").write_text("")  # a single-module distribution too
+        # When the asset is cleaned
+        removed = assets.remove_runtime_provided(tmp_path)
+        # Then only the runtime's own packages went
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["aws_xray_sdk", "wrapt", "wrapt-1.16.0.dist-info"]
+        assert "botocore" in removed and "jmespath-1.0.1.dist-info" in removed
+
     def test_without_pip_it_declines_so_cdk_falls_back_to_docker(self, tmp_path: Path) -> None:
         def no_pip(cmd: Sequence[str]) -> None:
             raise OSError("no such interpreter")
@@ -111,6 +123,8 @@ class TestLocalBundling:
         assert " ".join(assets.pip_install_args(["'pydantic>=2'"], "/asset-output")) in script
         for package in assets.RUNTIME_PACKAGES:
             assert f"cp -r /asset-input/{package} /asset-output/" in script
+        for provided in assets.RUNTIME_PROVIDED:
+            assert f"/asset-output/{provided} /asset-output/{provided}-*.dist-info" in script
         assert script.endswith(" ".join(["python", *assets.compile_args("/asset-output")]))
 
     def test_the_runtime_python_is_found_only_if_it_really_runs(self) -> None:
