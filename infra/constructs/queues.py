@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -54,26 +54,20 @@ class JobQueues(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_archive, max_receive_count=DLQ_TO_ARCHIVE_MAX_RECEIVE_COUNT),
             removal_policy=removal,
         )
-        self.queue = sqs.Queue(
+        # Both job queues redrive to the same DLQ, so the dead-letter consumer fails long jobs like any
+        # other. The runner ties each message to its lease right after receiving it; the visibility
+        # timeout only bounds how long a message hides if its consumer dies between receive and claim.
+        self.queue = self._job_queue("JobQueue", config, removal)
+        # Tasks whose time limit does not fit the worker Lambda go here; the Fargate service consumes it.
+        self.long_queue = self._job_queue("LongJobQueue", config, removal)
+
+    def _job_queue(self, construct_id: str, config: JobsConfig, removal: RemovalPolicy) -> sqs.Queue:
+        return sqs.Queue(
             self,
-            "JobQueue",
+            construct_id,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(config.queue_retention_days),
-            visibility_timeout=Duration.seconds(config.queue_visibility_timeout_seconds),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=config.max_receive_count),
-            removal_policy=removal,
-        )
-        # Tasks whose time limit does not fit the worker Lambda go here; the Fargate service consumes
-        # it. It redrives to the same DLQ, so the dead-letter consumer fails long jobs like any other.
-        self.long_queue = sqs.Queue(
-            self,
-            "LongJobQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(config.queue_retention_days),
-            # The runner ties each message to its lease right after receiving it; this only bounds
-            # how long a message hides if a container dies between receive and claim.
             visibility_timeout=Duration.seconds(config.queue_visibility_timeout_seconds),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=config.max_receive_count),
             removal_policy=removal,
