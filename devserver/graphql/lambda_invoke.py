@@ -33,9 +33,11 @@ class LocalLambdaContext:
     aws_request_id: str = "local"
     log_group_name: str = "/aws/lambda/appsync-jobs-resolvers-local"
     log_stream_name: str = "local"
+    #: What ``get_remaining_time_in_millis`` answers (``InvocationContext`` counts down instead).
+    remaining_ms: int = 30_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return self.remaining_ms
 
 
 _CONTEXT = LocalLambdaContext()

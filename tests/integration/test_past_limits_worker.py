@@ -16,6 +16,7 @@ import pytest
 
 import worker.deps
 import worker.handler as handler
+from devserver.graphql.lambda_invoke import InvocationContext
 from jobcore import service
 from jobcore.adapters.local_artifacts import LocalArtifactStore
 from jobcore.adapters.sqlite import SqliteDatabase, SqliteJobQueue, SqliteJobStore
@@ -44,23 +45,6 @@ class Backend:
     reporter: DirectReporter
 
 
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    """A Lambda context whose remaining time runs out at ``deadline`` (monotonic)."""
-
-    deadline: float
-    function_name: str = "worker"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:worker"
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = "test"
-    log_group_name: str = "/aws/lambda/worker"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
-
-
 @pytest.fixture
 def backend(tmp_path: Path) -> Iterator[Backend]:
     db = SqliteDatabase(tmp_path / "jobs.sqlite3")
@@ -87,7 +71,7 @@ def _deliver(backend: Backend, job_id: str, *, seconds_left: float, receive_coun
     assert messages, "the job's message is queued"
     event = sqs_event(job_id, receive_count=receive_count)
     event["Records"][0]["receiptHandle"] = messages[0].receipt_handle
-    return handler.lambda_handler(event, FakeLambdaContext(time.monotonic() + seconds_left))  # type: ignore[arg-type]
+    return handler.lambda_handler(event, InvocationContext(function_name="worker", deadline=time.monotonic() + seconds_left))  # type: ignore[arg-type]
 
 
 def _submit(backend: Backend, job_type: str, payload: object = None) -> str:

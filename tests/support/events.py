@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from devserver.graphql.lambda_invoke import LocalLambdaContext
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -22,23 +23,8 @@ IAM_IDENTITY = {
 }
 
 
-@dataclass(frozen=True)
-class LambdaContextStub:
-    """What powertools reads from a Lambda context (Lambda always passes one; handlers rely on it)."""
-
-    function_name: str = "appsync-jobs-test"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:appsync-jobs-test"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "test-request-id"
-    log_group_name: str = "/aws/lambda/appsync-jobs-test"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000  # a fresh invocation of the worker's 15-minute timeout
-
-
-CONTEXT = LambdaContextStub()
+#: What Lambda passes a handler (powertools reads it): a fresh invocation of the worker's 15-minute timeout.
+CONTEXT = LocalLambdaContext(function_name="appsync-jobs-test", aws_request_id="test-request-id", remaining_ms=900_000)
 
 
 def load(name: str) -> dict[str, Any]:
