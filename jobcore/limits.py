@@ -32,11 +32,16 @@ def json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def check_json(name: str, value: Any, max_bytes: int) -> None:
-    """Refuse values too deep or too large to store and publish."""
+def check_depth(name: str, value: Any) -> None:
+    """Refuse JSON nested deeper than ``MAX_JSON_DEPTH`` (checked iteratively, before any recursion)."""
     depth = _depth(value)
     if depth > MAX_JSON_DEPTH:
         raise ValidationError(f"{name} is nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
+
+
+def check_json(name: str, value: Any, max_bytes: int) -> None:
+    """Refuse values too deep or too large to store and publish."""
+    check_depth(name, value)
     size = json_size(value)
     if size > max_bytes:
         raise PayloadTooLarge(
@@ -119,9 +124,7 @@ def check_published_payload(payload: Any) -> None:
     """A payload is published in every event of its job: cap it as it travels (escaped)."""
     if payload is None:
         return
-    depth = _depth(payload)
-    if depth > MAX_JSON_DEPTH:
-        raise ValidationError(f"payload is nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
+    check_depth("payload", payload)
     size = escaped_json_size(payload)
     if size > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(

@@ -16,11 +16,10 @@
 // that server key (--ignore-certificate-errors-spki-list, a pin) rather than ignoring all HTTPS errors.
 // Node (the job(id) probe below) trusts the CA through NODE_EXTRA_CA_CERTS.
 import assert from 'node:assert/strict';
-import { X509Certificate, createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium, report, watchdog } from './launch.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,7 +38,6 @@ assert.ok(args.url && args['server-cert'] && args['api-key'], 'need --url, --ser
 const cut = args['cut-socket'];
 const prefix = cut ? 'cut-socket-' : '';
 mkdirSync(args.artifacts, { recursive: true });
-const report = (step, fields = {}) => process.stdout.write(JSON.stringify({ step, ...fields }) + '\n');
 let shots = 0;
 const shot = async (page, name) => {
   const path = join(args.artifacts, `${prefix}${String(++shots).padStart(2, '0')}-${name}.png`);
@@ -48,10 +46,6 @@ const shot = async (page, name) => {
 };
 
 // base64(sha256(SubjectPublicKeyInfo)) of the leaf certificate (server.pem holds the leaf, then the CA).
-const leafPem = readFileSync(args['server-cert'], 'utf8').split(/(?<=-----END CERTIFICATE-----)/)[0];
-const spki = createHash('sha256')
-  .update(new X509Certificate(leafPem).publicKey.export({ type: 'spki', format: 'der' }))
-  .digest('base64');
 
 const graphqlUrl = new URL('graphql', args.url).href;
 async function serverJob(id) {
@@ -64,20 +58,8 @@ async function serverJob(id) {
   return (await response.json()).data.job;
 }
 
-// Playwright launches with a fresh temporary profile (its own --user-data-dir) and --headless.
-const browser = await chromium.launch({
-  executablePath: args.chromium,
-  headless: true,
-  chromiumSandbox: false,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${spki}`,
-  ],
-});
-const overall = setTimeout(() => {
-  report('failed', { error: `timed out after ${args['timeout-ms']} ms` });
-  process.exit(3);
-}, Number(args['timeout-ms']));
+const browser = await launchChromium(args);
+const overall = watchdog(args);
 
 const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, reducedMotion: 'reduce' });
 const page = await context.newPage();

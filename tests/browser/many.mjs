@@ -10,11 +10,10 @@
 // the one he submits; alice never sees his. Then bob's 22 jobs come in pages of 20 ("Load more jobs").
 // One JSON line per checkpoint on stdout; exit 0 when all held.
 import assert from 'node:assert/strict';
-import { X509Certificate, createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium, report, watchdog } from './launch.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,7 +30,6 @@ const { values: args } = parseArgs({
 assert.ok(args.url && args['server-cert'] && args.alice && args.bob, 'need --url, --server-cert, --alice and --bob');
 
 mkdirSync(args.artifacts, { recursive: true });
-const report = (step, fields = {}) => process.stdout.write(JSON.stringify({ step, ...fields }) + '\n');
 let shots = 0;
 const shot = async (page, name) => {
   const path = join(args.artifacts, `${String(++shots).padStart(2, '0')}-${name}.png`);
@@ -39,24 +37,9 @@ const shot = async (page, name) => {
   report('screenshot', { path });
 };
 
-const leafPem = readFileSync(args['server-cert'], 'utf8').split(/(?<=-----END CERTIFICATE-----)/)[0];
-const spki = createHash('sha256')
-  .update(new X509Certificate(leafPem).publicKey.export({ type: 'spki', format: 'der' }))
-  .digest('base64');
 
-const browser = await chromium.launch({
-  executablePath: args.chromium,
-  headless: true,
-  chromiumSandbox: false,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${spki}`,
-  ],
-});
-const overall = setTimeout(() => {
-  report('failed', { error: `timed out after ${args['timeout-ms']} ms` });
-  process.exit(3);
-}, Number(args['timeout-ms']));
+const browser = await launchChromium(args);
+const overall = watchdog(args);
 
 const pageErrors = [];
 const identities = []; // [context, when, the page's "Acting as" text]
